@@ -1,0 +1,6 @@
+//! sippush: a single-threaded SIP server that pushes control messages to very large fleets of
+//! registered clients and retransmits until each one acknowledges.
+//!
+//! The library is a set of sans-I/O cores (time comes in as a `now` argument, bytes in and out)
+//! plus thin mio shells; see README.md for the architecture.
+#![forbid(unsafe_code)]
