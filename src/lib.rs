@@ -5,4 +5,6 @@
 //! plus thin mio shells; see README.md for the architecture.
 #![forbid(unsafe_code)]
 
+pub mod bench;
+pub mod cli;
 pub mod sip;

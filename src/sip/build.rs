@@ -163,7 +163,7 @@ pub fn response_to(
             write_top_via(w, req, opts.source);
             // The rest of the first Via line, after the top value (", other, values").
             let top = req.via();
-            let skip = (top.at + top.raw.len()).saturating_sub(h.at);
+            let skip = (top.at() + top.raw().len()).saturating_sub(h.at);
             w.push(h.value.get(skip..).unwrap_or(&[]));
         } else {
             w.push(h.value);
@@ -192,26 +192,26 @@ pub fn response_to(
 /// The top Via, rebuilt from its parts with `received`/`rport` set from the source address.
 fn write_top_via(w: &mut Writer<'_>, req: &Message<'_>, source: Option<SocketAddr>) {
     let v = req.via();
-    w.push(v.protocol)
+    w.push(v.protocol())
         .push(b"/")
-        .push(v.version)
+        .push(v.version())
         .push(b"/")
-        .push(v.transport)
+        .push(v.transport())
         .push(b" ")
-        .push(v.host);
-    if let Some(p) = v.port {
+        .push(v.host());
+    if let Some(p) = v.port() {
         w.push(b":").push_u64(p as u64);
     }
     let Some(src) = source else {
-        w.push(v.params.raw());
+        w.push(v.params().raw());
         return;
     };
-    let host_differs = match v.host_kind {
+    let host_differs = match v.host_kind() {
         Host::Name(_) => true,
         h => h.ip() != Some(src.ip()),
     };
-    let add_received = host_differs || v.rport != Rport::Absent;
-    for p in v.params.iter() {
+    let add_received = host_differs || v.rport() != Rport::Absent;
+    for p in v.params().iter() {
         if p.name.eq_ignore_ascii_case(b"received") && add_received {
             continue;
         }

@@ -231,3 +231,91 @@ mod tests {
         assert_eq!(parse_digits(b"99999999999999999999999", u64::MAX), None);
     }
 }
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// Bit 7 of each byte of the result is set where `x` has a byte equal to `b` (the lowest set
+/// byte is exact; bytes above it may be false positives, which callers never look at).
+#[inline(always)]
+fn match_byte(x: u64, b: u8) -> u64 {
+    let y = x ^ (LO * b as u64);
+    y.wrapping_sub(LO) & !y & HI
+}
+
+/// Index of the first CR or LF at or after `from`: the only bytes a header value cannot hold
+/// outside a fold. Eight bytes at a time (SWAR), since values are most of a message.
+#[inline]
+pub fn find_cr_or_lf(s: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while i + 8 <= s.len() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[i..i + 8]);
+        let x = u64::from_le_bytes(w);
+        let m = match_byte(x, b'\r') | match_byte(x, b'\n');
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    while i < s.len() {
+        if s[i] == b'\r' || s[i] == b'\n' {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Index of the first `b` at or after `from`, eight bytes at a time.
+#[inline]
+pub fn find_byte(s: &[u8], from: usize, b: u8) -> Option<usize> {
+    let mut i = from;
+    while i + 8 <= s.len() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[i..i + 8]);
+        let m = match_byte(u64::from_le_bytes(w), b);
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    while i < s.len() {
+        if s[i] == b {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod swar_tests {
+    use super::*;
+
+    #[test]
+    fn finds_like_a_plain_scan() {
+        let mut seed = 7u64;
+        for len in 0..64 {
+            for _ in 0..50 {
+                let s: Vec<u8> = (0..len)
+                    .map(|_| {
+                        seed = seed
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
+                        [b'a', b'\r', b'\n', 0x8d, 0x0c, b'@', 0xff, 0][(seed >> 60) as usize & 7]
+                    })
+                    .collect();
+                for from in 0..=len {
+                    let want = s[from..]
+                        .iter()
+                        .position(|&b| b == b'\r' || b == b'\n')
+                        .map(|p| p + from);
+                    assert_eq!(find_cr_or_lf(&s, from), want, "{s:?} from {from}");
+                    let want = s[from..].iter().position(|&b| b == b'@').map(|p| p + from);
+                    assert_eq!(find_byte(&s, from, b'@'), want);
+                }
+            }
+        }
+    }
+}

@@ -19,12 +19,12 @@
 //! leading CRLFs before the start line are skipped (§7.5); bytes after Content-Length are
 //! ignored (§18.3); without Content-Length the body is the rest of the datagram (§18.3, UDP).
 
-use super::chars::{is_token, is_ws, skip_ws, token_end, trim};
+use super::chars::{find_cr_or_lf, is_token, is_ws, skip_ws, token_end, trim};
 use super::error::{ErrorKind, ParseError};
 use super::name::{HeaderName, NAME_COUNT};
 use super::nameaddr::{Contact, NameAddr};
 use super::params::ListIter;
-use super::uri::{Scheme, Uri};
+use super::uri::Uri;
 use super::values::{
     CSeq, MediaType, check_call_id, parse_content_length, parse_expires, parse_max_forwards,
 };
@@ -105,6 +105,7 @@ pub struct RawMessage<'a> {
     index: [u8; NAME_COUNT],
     dup: Option<usize>,
     line_error: Option<ParseError>,
+    content_length: Option<Result<usize, ParseError>>,
     body_at: usize,
     end: usize,
 }
@@ -168,8 +169,8 @@ pub fn parse_raw<'a>(
         let value_start = i;
         // The logical line ends at a CRLF not followed by SP or HTAB (§7.3.1 folding).
         let value_end = loop {
-            let cr = match buf[i..].iter().position(|&b| b == b'\r' || b == b'\n') {
-                Some(off) => i + off,
+            let cr = match find_cr_or_lf(buf, i) {
+                Some(cr) => cr,
                 None => return Err(ParseError::new(ErrorKind::IncompleteHeaders, buf.len())),
             };
             if buf[cr] == b'\n' {
@@ -223,10 +224,14 @@ pub fn parse_raw<'a>(
         index,
         dup,
         line_error,
+        content_length: None,
         body_at,
         end: buf.len(),
     };
-    if let Some(Ok(cl)) = msg.content_length() {
+    msg.content_length = msg
+        .header(HeaderName::ContentLength)
+        .map(|h| parse_content_length(h.value, h.at));
+    if let Some(Ok(cl)) = msg.content_length {
         if let Some(end) = body_at.checked_add(cl) {
             msg.end = end.min(buf.len());
         }
@@ -357,6 +362,39 @@ fn parse_start_line(
     ))
 }
 
+/// The cheap Request-URI check done on every request: an absolute URI (`scheme:` and no
+/// characters that cannot appear in one), and no headers in a SIP URI (RFC 3261 §19.1.5,
+/// RFC 4475 §3.1.2.7, §3.1.2.11). The full parse is [`RawMessage::request_uri`], on demand.
+fn check_request_uri(uri: &[u8], at: usize) -> Result<(), ParseError> {
+    let bad = ParseError::new(ErrorKind::BadRequestUri, at);
+    let colon = uri
+        .iter()
+        .position(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')));
+    let colon = match colon {
+        Some(c) if c > 0 && uri[c] == b':' && uri[0].is_ascii_alphabetic() && c + 1 < uri.len() => {
+            c
+        }
+        _ => return Err(bad),
+    };
+    let scheme = &uri[..colon];
+    let sip = scheme.eq_ignore_ascii_case(b"sip") || scheme.eq_ignore_ascii_case(b"sips");
+    if uri
+        .iter()
+        .any(|&b| b < b' ' || b == 0x7f || matches!(b, b'<' | b'>' | b'"'))
+    {
+        return Err(bad);
+    }
+    // The user part may hold '?'; after it (or without one) '?' starts headers.
+    let host_part = uri
+        .iter()
+        .position(|&b| b == b'@')
+        .map_or(&uri[colon..], |a| &uri[a..]);
+    if sip && host_part.contains(&b'?') {
+        return Err(bad);
+    }
+    Ok(())
+}
+
 /// `SIP/` followed by something: a version this parser can report on.
 fn is_version_like(v: &[u8]) -> bool {
     v.len() > 4 && v[..4].eq_ignore_ascii_case(b"SIP/") && v.iter().all(|&b| !is_ws(b))
@@ -479,17 +517,15 @@ impl<'a> RawMessage<'a> {
 
     /// The top Via value.
     pub fn via(&self) -> Result<Via<'a>, ParseError> {
-        match self.values(HeaderName::Via).next() {
-            Some(Ok((v, at))) => Via::parse(v, at),
-            Some(Err(e)) => Err(e),
+        match self.header(HeaderName::Via) {
+            Some(h) => Via::parse_item(h.value, h.at, true).map(|(v, _)| v),
             None => Err(ParseError::new(ErrorKind::MissingVia, self.body_at)),
         }
     }
 
     /// Every Via value, top first.
-    pub fn vias(&self) -> impl Iterator<Item = Result<Via<'a>, ParseError>> + '_ {
-        self.values(HeaderName::Via)
-            .map(|r| r.and_then(|(v, at)| Via::parse(v, at)))
+    pub fn vias(&self) -> Items<'_, 'a, Via<'a>> {
+        Items::new(self, HeaderName::Via, |s, at| Via::parse_item(s, at, true))
     }
 
     /// The From value.
@@ -539,8 +575,7 @@ impl<'a> RawMessage<'a> {
 
     /// The Content-Length header, if present.
     pub fn content_length(&self) -> Option<Result<usize, ParseError>> {
-        self.header(HeaderName::ContentLength)
-            .map(|h| parse_content_length(h.value, h.at))
+        self.content_length
     }
 
     /// The Content-Type header, if present.
@@ -633,12 +668,8 @@ impl<'a> RawMessage<'a> {
             if let Some(mf) = self.max_forwards() {
                 mf?;
             }
-            if let Some(uri) = self.request_uri() {
-                let uri = uri?;
-                // RFC 3261 §19.1.5: headers are not allowed in a Request-URI (RFC 4475 §3.1.2.11).
-                if matches!(uri.scheme, Scheme::Sip | Scheme::Sips) && uri.headers.is_some() {
-                    return Err(ParseError::new(ErrorKind::BadRequestUri, uri.at));
-                }
+            if let StartLine::Request { uri, uri_at, .. } = self.start {
+                check_request_uri(uri, uri_at)?;
             }
         }
         let via = self.via()?;
@@ -652,6 +683,89 @@ impl<'a> RawMessage<'a> {
             call_id,
             cseq,
         })
+    }
+}
+
+/// Parses one element of a comma-separated header value; returns it and where it ends.
+type ItemParser<'a, T> = fn(&'a [u8], usize) -> Result<(T, usize), ParseError>;
+
+/// Iterator over the elements of every header line with one name (Via, Contact), each parsed
+/// in place. After an error it ends.
+pub struct Items<'m, 'a, T> {
+    msg: &'m RawMessage<'a>,
+    name: HeaderName,
+    next_header: usize,
+    cur: &'a [u8],
+    cur_at: usize,
+    pos: usize,
+    parse: ItemParser<'a, T>,
+    done: bool,
+}
+
+impl<'m, 'a, T> Items<'m, 'a, T> {
+    fn new(msg: &'m RawMessage<'a>, name: HeaderName, parse: ItemParser<'a, T>) -> Self {
+        let first = msg.index[name as usize] as usize;
+        Items {
+            msg,
+            name,
+            next_header: first,
+            cur: &[],
+            cur_at: 0,
+            pos: 0,
+            parse,
+            done: first == NONE as usize,
+        }
+    }
+}
+
+impl<'a, T> Iterator for Items<'_, 'a, T> {
+    type Item = Result<T, ParseError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.done {
+                return None;
+            }
+            self.pos = skip_ws(self.cur, self.pos);
+            if self.pos >= self.cur.len() {
+                let headers = self.msg.headers;
+                match headers
+                    .iter()
+                    .skip(self.next_header)
+                    .position(|h| h.name == self.name)
+                {
+                    Some(off) => {
+                        let h = self.msg.resolve(&headers[self.next_header + off]);
+                        self.next_header += off + 1;
+                        self.cur = h.value;
+                        self.cur_at = h.at;
+                        self.pos = 0;
+                        if h.value.is_empty() {
+                            self.done = true;
+                            return Some(Err(ParseError::new(ErrorKind::BadHeaderLine, h.at)));
+                        }
+                        continue;
+                    }
+                    None => {
+                        self.done = true;
+                        return None;
+                    }
+                }
+            }
+            let rest = &self.cur[self.pos..];
+            return match (self.parse)(rest, self.cur_at + self.pos) {
+                Ok((item, end)) => {
+                    self.pos += end;
+                    if self.pos < self.cur.len() {
+                        self.pos += 1; // the comma
+                    }
+                    Some(Ok(item))
+                }
+                Err(e) => {
+                    self.done = true;
+                    Some(Err(e))
+                }
+            };
+        }
     }
 }
 

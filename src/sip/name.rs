@@ -75,31 +75,57 @@ impl HeaderName {
                 _ => Other,
             };
         }
-        // Dispatch on length first so that at most a couple of comparisons run.
-        let candidates: &[HeaderName] = match name.len() {
-            2 => &[To],
-            3 => &[Via],
-            4 => &[From, CSeq],
-            5 => &[Event, Allow, Route],
-            6 => &[Server],
-            7 => &[CallId, Contact, Expires, Subject, PushId, Require],
-            8 => &[Identity, ReferTo],
-            9 => &[Supported],
-            10 => &[UserAgent],
-            11 => &[ReferredBy, MinExpires, RetryAfter],
-            12 => &[ContentType, MaxForwards, AllowEvents, RecordRoute],
-            14 => &[ContentLength, RejectContact, AcceptContact],
-            15 => &[SessionExpires],
-            16 => &[ContentEncoding],
-            19 => &[RequestDisposition],
-            _ => &[],
-        };
-        for &c in candidates {
-            if name.eq_ignore_ascii_case(c.as_str().as_bytes()) {
-                return c;
+        // Dispatch on length and first letter so that at most one comparison runs.
+        let first = name.first().map_or(0, |b| b.to_ascii_lowercase());
+        let candidate = match (name.len(), first) {
+            (2, b't') => To,
+            (3, b'v') => Via,
+            (4, b'f') => From,
+            (4, b'c') => CSeq,
+            (5, b'e') => Event,
+            (5, b'a') => Allow,
+            (5, b'r') => Route,
+            (6, b's') => Server,
+            (7, b'c') => {
+                if name[1] | 0x20 == b'a' {
+                    CallId
+                } else {
+                    Contact
+                }
             }
+            (7, b'e') => Expires,
+            (7, b's') => Subject,
+            (7, b'p') => PushId,
+            (7, b'r') => Require,
+            (8, b'i') => Identity,
+            (8, b'r') => ReferTo,
+            (9, b's') => Supported,
+            (10, b'u') => UserAgent,
+            (11, b'r') => {
+                if name[2] | 0x20 == b'f' {
+                    ReferredBy
+                } else {
+                    RetryAfter
+                }
+            }
+            (11, b'm') => MinExpires,
+            (12, b'c') => ContentType,
+            (12, b'm') => MaxForwards,
+            (12, b'a') => AllowEvents,
+            (12, b'r') => RecordRoute,
+            (14, b'c') => ContentLength,
+            (14, b'r') => RejectContact,
+            (14, b'a') => AcceptContact,
+            (15, b's') => SessionExpires,
+            (16, b'c') => ContentEncoding,
+            (19, b'r') => RequestDisposition,
+            _ => return Other,
+        };
+        if name.eq_ignore_ascii_case(candidate.as_str().as_bytes()) {
+            candidate
+        } else {
+            Other
         }
-        Other
     }
 
     /// The canonical full form, as the builder writes it.

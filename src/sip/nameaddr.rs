@@ -8,9 +8,9 @@
 //! (RFC 3261 §20.10, RFC 4475 §3.1.2.13). No white space is allowed inside `<...>`
 //! (RFC 4475 §3.1.2.14).
 
-use super::chars::{is_token, is_ws, quoted_end, skip_ws};
+use super::chars::{find_byte, is_token, is_ws, quoted_end, skip_ws};
 use super::error::{ErrorKind, ParseError};
-use super::params::Params;
+use super::params::{Param, Params};
 use super::uri::Uri;
 
 /// A parsed From, To or Contact value.
@@ -24,13 +24,26 @@ pub struct NameAddr<'a> {
     pub params: Params<'a>,
     /// True when the URI was written in angle brackets.
     pub bracketed: bool,
+    tag: Option<&'a [u8]>,
 }
 
 impl<'a> NameAddr<'a> {
     /// Parse one trimmed value at offset `at` of the message.
     pub fn parse(s: &'a [u8], at: usize) -> Result<NameAddr<'a>, ParseError> {
+        let (a, end) = NameAddr::parse_item(s, at, false)?;
+        debug_assert_eq!(end, s.len());
+        Ok(a)
+    }
+
+    /// Parse the value that starts `s` (no leading white space). With `list`, a `,` after the
+    /// value ends it (Contact lists); returns the value and the index where it ends.
+    pub fn parse_item(
+        s: &'a [u8],
+        at: usize,
+        list: bool,
+    ) -> Result<(NameAddr<'a>, usize), ParseError> {
         let bad = |off: usize| ParseError::new(ErrorKind::BadNameAddr, at + off);
-        if s.is_empty() {
+        if s.is_empty() || s[0] == b',' {
             return Err(bad(0));
         }
         let mut display = None;
@@ -43,61 +56,77 @@ impl<'a> NameAddr<'a> {
                 return Err(bad(lt));
             }
         } else {
-            // A '<' before any ';' means name-addr; the text before it is the display name.
+            // A '<' before any ';' or ',' means name-addr; the text before it is the display name.
             let mut i = 0;
-            while i < s.len() && s[i] != b'<' && s[i] != b';' {
+            while i < s.len() && (is_token(s[i]) || is_ws(s[i])) {
                 i += 1;
             }
             if i < s.len() && s[i] == b'<' {
-                let d = &s[..i];
-                if let Some(p) = d.iter().position(|&b| !is_token(b) && !is_ws(b)) {
-                    return Err(bad(p));
-                }
-                let t = super::chars::trim(d);
+                let t = super::chars::trim(&s[..i]);
                 if !t.is_empty() {
                     display = Some(t);
                 }
                 lt = i;
+            } else if i >= s.len() || s[i] != b':' {
+                // Neither `display <uri>` nor `scheme:...` (e.g. a comma in an unquoted
+                // display name, RFC 4475 §3.1.2.15).
+                return Err(bad(i.min(s.len())));
             } else {
-                // addr-spec: the URI runs to the first ';' or white space.
-                let end = s
-                    .iter()
-                    .position(|&b| b == b';' || is_ws(b))
-                    .unwrap_or(s.len());
-                let uri_raw = &s[..end];
-                if let Some(p) = uri_raw
-                    .iter()
-                    .position(|&b| b == b'?' || b == b',' || b == b'>')
-                {
-                    return Err(bad(p));
+                // addr-spec: the URI runs to the first ';', ',' or white space, and may not
+                // contain '?' (RFC 3261 §20.10).
+                let mut end = 0;
+                while end < s.len() && !matches!(s[end], b';' | b',') && !is_ws(s[end]) {
+                    if matches!(s[end], b'?' | b'<' | b'>' | b'"') {
+                        return Err(bad(end));
+                    }
+                    end += 1;
                 }
-                let uri = Uri::parse(uri_raw, at)?;
-                let params = Params::parse(&s[end..], at + end)?;
-                return Ok(NameAddr {
-                    display: None,
-                    uri,
-                    params,
-                    bracketed: false,
-                });
+                let uri = Uri::parse(&s[..end], at)?;
+                let mut tag = None;
+                let (params, pend) =
+                    Params::scan(&s[end..], at + end, list, |p| capture(p, &mut tag))?;
+                return Ok((
+                    NameAddr {
+                        display: None,
+                        uri,
+                        params,
+                        bracketed: false,
+                        tag,
+                    },
+                    end + pend,
+                ));
             }
         }
-        let gt = match s[lt..].iter().position(|&b| b == b'>') {
-            Some(off) => lt + off,
+        let gt = match find_byte(s, lt, b'>') {
+            Some(gt) => gt,
             None => return Err(ParseError::new(ErrorKind::UnterminatedAngle, at + lt)),
         };
         let uri = Uri::parse(&s[lt + 1..gt], at + lt + 1)?;
-        let params = Params::parse(&s[gt + 1..], at + gt + 1)?;
-        Ok(NameAddr {
-            display,
-            uri,
-            params,
-            bracketed: true,
-        })
+        let mut tag = None;
+        let (params, pend) =
+            Params::scan(&s[gt + 1..], at + gt + 1, list, |p| capture(p, &mut tag))?;
+        Ok((
+            NameAddr {
+                display,
+                uri,
+                params,
+                bracketed: true,
+                tag,
+            },
+            gt + 1 + pend,
+        ))
     }
 
     /// The `tag` parameter (From/To, RFC 3261 §19.3).
     pub fn tag(&self) -> Option<&'a [u8]> {
-        self.params.value(b"tag").flatten()
+        self.tag
+    }
+}
+
+#[inline]
+fn capture<'a>(p: &Param<'a>, tag: &mut Option<&'a [u8]>) {
+    if p.name.len() == 3 && p.name.eq_ignore_ascii_case(b"tag") {
+        *tag = p.value;
     }
 }
 
@@ -111,12 +140,24 @@ pub enum Contact<'a> {
 }
 
 impl<'a> Contact<'a> {
-    /// Parse one comma-separated Contact element.
+    /// Parse one trimmed Contact element.
     pub fn parse(s: &'a [u8], at: usize) -> Result<Contact<'a>, ParseError> {
         if s == b"*" {
             return Ok(Contact::Star);
         }
         NameAddr::parse(s, at).map(Contact::Addr)
+    }
+
+    /// Parse the element that starts `s` in a comma-separated Contact value; returns it and
+    /// the index where it ends (at the comma or the end).
+    pub fn parse_item(s: &'a [u8], at: usize) -> Result<(Contact<'a>, usize), ParseError> {
+        if s.first() == Some(&b'*') {
+            let next = skip_ws(s, 1);
+            if next == s.len() || s[next] == b',' {
+                return Ok((Contact::Star, next));
+            }
+        }
+        NameAddr::parse_item(s, at, true).map(|(a, end)| (Contact::Addr(a), end))
     }
 
     /// The `expires` parameter (RFC 3261 §20.10), if present and valid.
@@ -127,7 +168,7 @@ impl<'a> Contact<'a> {
                 p.value
                     .and_then(|v| super::chars::parse_digits(v, u32::MAX as u64))
                     .map(|v| v as u32)
-                    .ok_or(ParseError::new(ErrorKind::BadExpires, a.uri.at))
+                    .ok_or(ParseError::new(ErrorKind::BadExpires, a.uri.at()))
             }),
         }
     }
@@ -145,14 +186,14 @@ mod tests {
     fn forms() {
         let a = na("\"Bob \\\"B\\\" Smith\" <sip:bob@example.com>;tag=a48s");
         assert_eq!(a.display, Some(&b"Bob \\\"B\\\" Smith"[..]));
-        assert_eq!(a.uri.user, Some(&b"bob"[..]));
+        assert_eq!(a.uri.user(), Some(&b"bob"[..]));
         assert_eq!(a.tag(), Some(&b"a48s"[..]));
         let a = na("caller<sip:caller@example.com>;tag=323");
         assert_eq!(a.display, Some(&b"caller"[..]));
         assert_eq!(a.tag(), Some(&b"323"[..]));
         let a = na("sip:alice@atlanta.example.com;tag=88sja8x");
         assert!(!a.bracketed);
-        assert_eq!(a.uri.params, b"");
+        assert_eq!(a.uri.params(), b"");
         assert_eq!(a.tag(), Some(&b"88sja8x"[..]));
         let a = na("Alice Liddell <sip:alice@wonderland.example.com;transport=udp> ; tag = x");
         assert_eq!(a.display, Some(&b"Alice Liddell"[..]));
@@ -160,7 +201,7 @@ mod tests {
         assert_eq!(a.tag(), Some(&b"x"[..]));
         let a = na("<tel:+15551234>");
         assert_eq!(a.display, None);
-        assert_eq!(a.uri.opaque, b"+15551234");
+        assert_eq!(a.uri.opaque(), b"+15551234");
     }
 
     #[test]
@@ -203,6 +244,7 @@ mod tests {
         assert_eq!(kind("\"x\" sip:a@b"), ErrorKind::BadNameAddr);
         assert_eq!(kind(""), ErrorKind::BadNameAddr);
         assert_eq!(kind("<sip:a@b> junk"), ErrorKind::BadParam);
+        assert_eq!(kind("<sip:a@b>, <sip:c@d>"), ErrorKind::BadParam);
         assert_eq!(NameAddr::parse(b"<sip:a@b>;x=\"", 40).unwrap_err().at, 52);
     }
 }

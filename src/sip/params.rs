@@ -31,14 +31,44 @@ impl<'a> Params<'a> {
     /// Validate `raw` (which must be empty or start, after optional white space, with `;`).
     /// `base` is the offset of `raw` in the message, for error positions.
     pub fn parse(raw: &'a [u8], base: usize) -> Result<Params<'a>, ParseError> {
+        let (params, end) = Params::scan(raw, base, false, |_| {})?;
+        debug_assert_eq!(end, raw.len());
+        Ok(params)
+    }
+
+    /// Validate the parameters at the start of `raw`, calling `on` for each one. With
+    /// `stop_at_comma`, a `,` after a parameter ends the run (the next element of a
+    /// comma-separated header starts there). Returns the parameters and the index in `raw`
+    /// where they end (at the comma, or `raw.len()`).
+    #[inline]
+    pub fn scan(
+        raw: &'a [u8],
+        base: usize,
+        stop_at_comma: bool,
+        mut on: impl FnMut(&Param<'a>),
+    ) -> Result<(Params<'a>, usize), ParseError> {
         let mut i = 0;
         loop {
+            if stop_at_comma {
+                let j = skip_ws(raw, i);
+                if j < raw.len() && raw[j] == b',' {
+                    return Ok((Params { raw: &raw[..i] }, j));
+                }
+            }
             match next_param(raw, i) {
-                Ok(Some((_, next))) => i = next,
-                Ok(None) => return Ok(Params { raw }),
+                Ok(Some((p, next))) => {
+                    on(&p);
+                    i = next;
+                }
+                Ok(None) => return Ok((Params { raw }, raw.len())),
                 Err((kind, at)) => return Err(ParseError::new(kind, base + at)),
             }
         }
+    }
+
+    /// Wrap bytes that an earlier scan already validated.
+    pub(crate) fn trusted(raw: &'a [u8]) -> Params<'a> {
+        Params { raw }
     }
 
     /// The raw bytes, as they appeared in the message.

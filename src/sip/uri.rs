@@ -10,7 +10,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::chars::{is_hnv, is_host, is_param, is_password, is_user, parse_digits};
+use super::chars::{find_byte, is_hnv, is_param, is_password, is_user, parse_digits};
 use super::error::{ErrorKind, ParseError};
 
 /// URI scheme.
@@ -51,217 +51,298 @@ impl Host<'_> {
 /// Parse `host` (RFC 3261 `host = hostname / IPv4address / IPv6reference`). `at` is its offset
 /// in the message for errors.
 pub fn parse_host(s: &[u8], at: usize) -> Result<Host<'_>, ParseError> {
-    let err = || ParseError::new(ErrorKind::BadHost, at);
-    if s.is_empty() {
-        return Err(err());
+    let err = ParseError::new(ErrorKind::BadHost, at);
+    match scan_host(s, 0) {
+        (end, Some(kind)) if end == s.len() => host_of(s, kind).ok_or(err),
+        _ => Err(err),
     }
-    if s[0] == b'[' {
-        if s.len() < 3 || s[s.len() - 1] != b']' {
-            return Err(err());
-        }
-        let inner = std::str::from_utf8(&s[1..s.len() - 1]).map_err(|_| err())?;
-        return inner.parse::<Ipv6Addr>().map(Host::Ipv6).map_err(|_| err());
-    }
-    if !s.iter().all(|&b| is_host(b)) {
-        return Err(err());
-    }
-    if s.iter().all(|&b| b.is_ascii_digit() || b == b'.') {
-        // All digits and dots: it must be a dotted quad (a host name's top label is alphabetic).
-        let text = std::str::from_utf8(s).map_err(|_| err())?;
-        return text.parse::<Ipv4Addr>().map(Host::Ipv4).map_err(|_| err());
-    }
-    // hostname = *( domainlabel "." ) toplabel [ "." ]; labels do not start or end with '-'.
-    for label in s.strip_suffix(b".").unwrap_or(s).split(|&b| b == b'.') {
-        if label.is_empty() || label[0] == b'-' || label[label.len() - 1] == b'-' {
-            return Err(err());
-        }
-    }
-    Ok(Host::Name(s))
 }
 
-/// Split `hostport` into host bytes and optional port. `at` is its offset for errors.
-pub fn split_hostport(s: &[u8], at: usize) -> Result<(&[u8], Option<u16>), ParseError> {
-    let (host, port) = if s.first() == Some(&b'[') {
-        match s.iter().position(|&b| b == b']') {
-            Some(rb) => {
-                let rest = &s[rb + 1..];
-                match rest.first() {
-                    None => (&s[..=rb], None),
-                    Some(b':') => (&s[..=rb], Some((&rest[1..], at + rb + 2))),
-                    Some(_) => return Err(ParseError::new(ErrorKind::BadHost, at)),
-                }
+/// What kind of host a checked host string is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostType {
+    /// A host name.
+    Name,
+    /// A dotted quad.
+    Ipv4,
+    /// An IPv6 reference `[...]`.
+    Ipv6,
+}
+
+/// The typed host of a host string already checked as `kind`.
+pub fn host_of(s: &[u8], kind: HostType) -> Option<Host<'_>> {
+    match kind {
+        HostType::Name => Some(Host::Name(s)),
+        HostType::Ipv4 => parse_ipv4(s).map(Host::Ipv4),
+        HostType::Ipv6 => {
+            let inner = std::str::from_utf8(s.get(1..s.len().checked_sub(1)?)?).ok()?;
+            inner.parse::<Ipv6Addr>().ok().map(Host::Ipv6)
+        }
+    }
+}
+
+/// Scan and check the host that starts at `s[i]`, in one pass: a name (labels of letters,
+/// digits and inner hyphens, optionally ending with a dot), a dotted quad, or an IPv6
+/// reference. Returns where the host ends and its kind, or `None` when malformed.
+#[inline]
+pub fn scan_host(s: &[u8], i: usize) -> (usize, Option<HostType>) {
+    if s.get(i) == Some(&b'[') {
+        return match find_byte(s, i, b']') {
+            Some(rb)
+                if rb > i + 2
+                    && s[i + 1..rb]
+                        .iter()
+                        .all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.') =>
+            {
+                let kind = host_of(&s[i..=rb], HostType::Ipv6).map(|_| HostType::Ipv6);
+                (rb + 1, kind)
             }
-            None => return Err(ParseError::new(ErrorKind::BadHost, at)),
+            Some(rb) => (rb + 1, None),
+            None => (s.len(), None),
+        };
+    }
+    let mut e = i;
+    let mut numeric = true;
+    let mut label_len = 0u32;
+    let mut labels = 0u32;
+    let mut octet = 0u32;
+    let mut prev = b'.';
+    let mut ok = true;
+    while e < s.len() {
+        let b = s[e];
+        if b.is_ascii_digit() {
+            octet = octet * 10 + (b - b'0') as u32;
+            label_len += 1;
+        } else if b.is_ascii_alphabetic() || b == b'-' {
+            ok &= !(label_len == 0 && b == b'-');
+            numeric = false;
+            label_len += 1;
+        } else if b == b'.' {
+            ok &= label_len > 0 && prev != b'-';
+            ok &= !numeric || (label_len <= 3 && octet <= 255);
+            labels += 1;
+            label_len = 0;
+            octet = 0;
+        } else {
+            break;
         }
-    } else {
-        match s.iter().position(|&b| b == b':') {
-            Some(c) => (&s[..c], Some((&s[c + 1..], at + c + 1))),
-            None => (s, None),
-        }
-    };
-    let port = match port {
-        None => None,
-        Some((digits, pat)) => match parse_digits(digits, 65535) {
-            Some(p) => Some(p as u16),
-            None => return Err(ParseError::new(ErrorKind::BadPort, pat)),
-        },
-    };
-    Ok((host, port))
+        prev = b;
+        e += 1;
+    }
+    if e == i || prev == b'-' {
+        return (e, None);
+    }
+    if numeric {
+        // All digits and dots: a dotted quad (a host name's top label is alphabetic).
+        ok &= labels == 3 && label_len > 0 && label_len <= 3 && octet <= 255;
+        return (e, ok.then_some(HostType::Ipv4));
+    }
+    (e, ok.then_some(HostType::Name))
 }
 
-/// A parsed URI; every slice borrows the message.
+fn parse_ipv4(s: &[u8]) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut n = 0;
+    for part in s.split(|&b| b == b'.') {
+        if n == 4 || part.is_empty() || part.len() > 3 {
+            return None;
+        }
+        octets[n] = parse_digits(part, 255)? as u8;
+        n += 1;
+    }
+    (n == 4).then(|| Ipv4Addr::from(octets))
+}
+
+/// A parsed URI. It keeps offsets into its text rather than slices, so that it is small to
+/// copy; the accessors return slices of the message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Uri<'a> {
-    /// The whole URI text.
-    pub raw: &'a [u8],
-    /// The scheme.
-    pub scheme: Scheme,
-    /// The scheme text as written (e.g. `SIP`, `tel`).
-    pub scheme_raw: &'a [u8],
-    /// The user part (SIP/SIPS), escapes left in place.
-    pub user: Option<&'a [u8]>,
-    /// The password (SIP/SIPS), discouraged by RFC 3261 but valid.
-    pub password: Option<&'a [u8]>,
-    /// The host as written (`[...]` kept for IPv6). Empty for non-SIP schemes.
-    pub host: &'a [u8],
-    /// The port, if given.
-    pub port: Option<u16>,
-    /// The raw `;name=value` URI parameters (SIP/SIPS), including the leading `;`.
-    pub params: &'a [u8],
-    /// The raw headers after `?` (SIP/SIPS), without the `?`.
-    pub headers: Option<&'a [u8]>,
-    /// Everything after `scheme:`.
-    pub opaque: &'a [u8],
-    /// Offset of the URI in the message.
-    pub at: usize,
+    raw: &'a [u8],
+    at: u32,
+    scheme: Scheme,
+    host_type: Option<HostType>,
+    port: Option<u16>,
+    colon: u16,
+    user_end: u16,
+    pw_start: u16,
+    host_start: u16,
+    host_end: u16,
+    params_start: u16,
+    params_end: u16,
 }
 
 impl<'a> Uri<'a> {
     /// Parse an absolute URI found at offset `at` of the message.
     pub fn parse(s: &'a [u8], at: usize) -> Result<Uri<'a>, ParseError> {
         let bad = |off: usize| ParseError::new(ErrorKind::BadUri, at + off);
-        let colon = match s.iter().position(|&b| b == b':') {
-            Some(c) if c > 0 => c,
-            _ => return Err(bad(0)),
-        };
-        let scheme_raw = &s[..colon];
-        if !scheme_raw[0].is_ascii_alphabetic()
-            || !scheme_raw
-                .iter()
-                .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
-        {
+        if s.len() >= u16::MAX as usize || at > u32::MAX as usize {
             return Err(bad(0));
         }
-        if let Some(p) = s
-            .iter()
-            .position(|&b| b <= b' ' || b == 0x7f || b == b'<' || b == b'>' || b == b'"')
-        {
-            return Err(bad(p));
+        let mut i = 0;
+        while i < s.len() && (s[i].is_ascii_alphanumeric() || matches!(s[i], b'+' | b'-' | b'.')) {
+            i += 1;
         }
-        let opaque = &s[colon + 1..];
-        let scheme = if scheme_raw.eq_ignore_ascii_case(b"sip") {
-            Scheme::Sip
-        } else if scheme_raw.eq_ignore_ascii_case(b"sips") {
-            Scheme::Sips
-        } else if scheme_raw.eq_ignore_ascii_case(b"tel") {
-            Scheme::Tel
-        } else {
-            Scheme::Other
+        if i == 0 || !s[0].is_ascii_alphabetic() || i + 1 >= s.len() || s[i] != b':' {
+            return Err(bad(0));
+        }
+        let colon = i;
+        let scheme_raw = &s[..colon];
+        let scheme = match scheme_raw.len() {
+            3 if scheme_raw.eq_ignore_ascii_case(b"sip") => Scheme::Sip,
+            4 if scheme_raw.eq_ignore_ascii_case(b"sips") => Scheme::Sips,
+            3 if scheme_raw.eq_ignore_ascii_case(b"tel") => Scheme::Tel,
+            _ => Scheme::Other,
         };
+        let n = s.len() as u16;
         let mut uri = Uri {
             raw: s,
+            at: at as u32,
             scheme,
-            scheme_raw,
-            user: None,
-            password: None,
-            host: &[],
+            host_type: None,
             port: None,
-            params: &[],
-            headers: None,
-            opaque,
-            at,
+            colon: colon as u16,
+            user_end: colon as u16,
+            pw_start: 0,
+            host_start: n,
+            host_end: n,
+            params_start: n,
+            params_end: n,
         };
-        if opaque.is_empty() {
-            return Err(bad(colon));
-        }
         if !matches!(scheme, Scheme::Sip | Scheme::Sips) {
+            if let Some(p) = s[colon + 1..]
+                .iter()
+                .position(|&b| b <= b' ' || b == 0x7f || b == b'<' || b == b'>' || b == b'"')
+            {
+                return Err(bad(colon + 1 + p));
+            }
             return Ok(uri);
         }
-        let base = colon + 1; // offset of `opaque` within `s`
-        let mut rest = opaque;
-        let mut rest_at = base;
-        if let Some(atpos) = rest.iter().position(|&b| b == b'@') {
-            let userinfo = &rest[..atpos];
-            let (user, password) = match userinfo.iter().position(|&b| b == b':') {
-                Some(c) => (&userinfo[..c], Some(&userinfo[c + 1..])),
-                None => (userinfo, None),
-            };
-            if user.is_empty() || !user.iter().all(|&b| is_user(b)) {
-                return Err(bad(rest_at));
-            }
-            if let Some(pw) = password {
-                if !pw.iter().all(|&b| is_password(b)) {
-                    return Err(bad(rest_at + user.len() + 1));
+        // userinfo: up to the first '@' (see the module docs).
+        let mut h = colon + 1;
+        if let Some(atpos) = find_byte(s, h, b'@') {
+            let mut pw_start = 0;
+            for (k, &b) in s[h..atpos].iter().enumerate() {
+                let ok = if pw_start == 0 {
+                    if b == b':' {
+                        pw_start = h + k + 1;
+                        true
+                    } else {
+                        is_user(b)
+                    }
+                } else {
+                    is_password(b)
+                };
+                if !ok {
+                    return Err(bad(h + k));
                 }
             }
-            uri.user = Some(user);
-            uri.password = password;
-            rest = &rest[atpos + 1..];
-            rest_at += atpos + 1;
-        }
-        // hostport ends at ';' (params) or '?' (headers), outside an IPv6 reference.
-        let mut end = 0;
-        let mut in_v6 = false;
-        while end < rest.len() {
-            match rest[end] {
-                b'[' => in_v6 = true,
-                b']' => in_v6 = false,
-                b';' | b'?' if !in_v6 => break,
-                _ => {}
+            let user_end = if pw_start == 0 { atpos } else { pw_start - 1 };
+            if user_end == h {
+                return Err(bad(h));
             }
-            end += 1;
+            uri.user_end = user_end as u16;
+            uri.pw_start = pw_start as u16;
+            h = atpos + 1;
         }
-        let (host, port) = split_hostport(&rest[..end], at + rest_at)?;
-        parse_host(host, at + rest_at)?;
-        uri.host = host;
-        uri.port = port;
-        let tail = &rest[end..];
-        let tail_at = rest_at + end;
-        let (params, headers) = match tail.iter().position(|&b| b == b'?') {
-            Some(q) => (&tail[..q], Some(&tail[q + 1..])),
-            None => (tail, None),
+        // host [":" port]
+        let (e, kind) = scan_host(s, h);
+        let Some(kind) = kind else {
+            return Err(ParseError::new(ErrorKind::BadHost, at + h));
         };
+        uri.host_type = Some(kind);
+        uri.host_start = h as u16;
+        uri.host_end = e as u16;
+        let mut i = e;
+        if s.get(i) == Some(&b':') {
+            let p0 = i + 1;
+            i = p0;
+            while i < s.len() && s[i].is_ascii_digit() {
+                i += 1;
+            }
+            uri.port = Some(
+                parse_digits(&s[p0..i], 65535)
+                    .ok_or(ParseError::new(ErrorKind::BadPort, at + p0))? as u16,
+            );
+        }
         // uri-parameters = *( ";" pname [ "=" pvalue ] )
-        let mut off = tail_at + 1;
-        for p in params.split(|&b| b == b';').skip(1) {
-            let (name, value) = match p.iter().position(|&b| b == b'=') {
-                Some(e) => (&p[..e], Some(&p[e + 1..])),
-                None => (p, None),
-            };
-            let ok_name = !name.is_empty() && name.iter().all(|&b| is_param(b));
-            let ok_value = value.is_none_or(|v| !v.is_empty() && v.iter().all(|&b| is_param(b)));
-            if !ok_name || !ok_value {
-                return Err(bad(off));
+        uri.params_start = i as u16;
+        while i < s.len() && s[i] == b';' {
+            let n0 = i + 1;
+            i = n0;
+            while i < s.len() && is_param(s[i]) {
+                i += 1;
             }
-            off += p.len() + 1;
-        }
-        if let Some(h) = headers {
-            let ok = !h.is_empty()
-                && h.split(|&b| b == b'&').all(|kv| {
-                    let mut parts = kv.splitn(2, |&b| b == b'=');
-                    let name = parts.next().unwrap_or(&[]);
-                    let value = parts.next();
-                    !name.is_empty()
-                        && name.iter().all(|&b| is_hnv(b))
-                        && value.is_some_and(|v| v.iter().all(|&b| is_hnv(b)))
-                });
-            if !ok {
-                return Err(bad(tail_at + params.len()));
+            if i == n0 {
+                return Err(bad(n0));
+            }
+            if s.get(i) == Some(&b'=') {
+                let v0 = i + 1;
+                i = v0;
+                while i < s.len() && is_param(s[i]) {
+                    i += 1;
+                }
+                if i == v0 {
+                    return Err(bad(v0));
+                }
             }
         }
-        uri.params = params;
-        uri.headers = headers;
+        uri.params_end = i as u16;
+        // headers = "?" header *( "&" header ); header = hname "=" hvalue
+        if i < s.len() && s[i] == b'?' {
+            i += 1;
+            loop {
+                let n0 = i;
+                while i < s.len() && is_hnv(s[i]) {
+                    i += 1;
+                }
+                if i == n0 || s.get(i) != Some(&b'=') {
+                    return Err(bad(i));
+                }
+                i += 1;
+                while i < s.len() && is_hnv(s[i]) {
+                    i += 1;
+                }
+                if i < s.len() && s[i] == b'&' {
+                    i += 1;
+                    continue;
+                }
+                break;
+            }
+        }
+        if i != s.len() {
+            let delim = s[i] <= b' ' || matches!(s[i], b'<' | b'>' | b'"' | 0x7f);
+            return Err(if i == e && !delim {
+                ParseError::new(ErrorKind::BadHost, at + h)
+            } else {
+                bad(i)
+            });
+        }
         Ok(uri)
+    }
+
+    /// The whole URI text.
+    pub fn raw(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    /// Offset of the URI in the message.
+    pub fn at(&self) -> usize {
+        self.at as usize
+    }
+
+    /// The scheme.
+    pub fn scheme(&self) -> Scheme {
+        self.scheme
+    }
+
+    /// The scheme text as written (e.g. `SIP`, `tel`).
+    pub fn scheme_raw(&self) -> &'a [u8] {
+        &self.raw[..self.colon as usize]
+    }
+
+    /// Everything after `scheme:`.
+    pub fn opaque(&self) -> &'a [u8] {
+        &self.raw[self.colon as usize + 1..]
     }
 
     /// True for `sip:` and `sips:` URIs.
@@ -269,18 +350,48 @@ impl<'a> Uri<'a> {
         matches!(self.scheme, Scheme::Sip | Scheme::Sips)
     }
 
+    /// The user part (SIP/SIPS), escapes left in place.
+    pub fn user(&self) -> Option<&'a [u8]> {
+        let start = self.colon as usize + 1;
+        let end = self.user_end as usize;
+        (end > start).then(|| &self.raw[start..end])
+    }
+
+    /// The password (SIP/SIPS), discouraged by RFC 3261 but valid.
+    pub fn password(&self) -> Option<&'a [u8]> {
+        (self.pw_start != 0)
+            .then(|| &self.raw[self.pw_start as usize..self.host_start as usize - 1])
+    }
+
+    /// The host as written (`[...]` kept for IPv6). Empty for non-SIP schemes.
+    pub fn host(&self) -> &'a [u8] {
+        &self.raw[self.host_start as usize..self.host_end as usize]
+    }
+
     /// The host, typed (SIP/SIPS only; `None` otherwise).
     pub fn host_kind(&self) -> Option<Host<'a>> {
-        if self.is_sip() {
-            parse_host(self.host, self.at).ok()
-        } else {
-            None
-        }
+        host_of(self.host(), self.host_type?)
+    }
+
+    /// The port, if given.
+    pub fn port(&self) -> Option<u16> {
+        self.port
+    }
+
+    /// The raw `;name=value` URI parameters (SIP/SIPS), including the leading `;`.
+    pub fn params(&self) -> &'a [u8] {
+        &self.raw[self.params_start as usize..self.params_end as usize]
+    }
+
+    /// The raw headers after `?` (SIP/SIPS), without the `?`.
+    pub fn headers(&self) -> Option<&'a [u8]> {
+        let e = self.params_end as usize;
+        (e < self.raw.len()).then(|| &self.raw[e + 1..])
     }
 
     /// Iterate the URI parameters as `(name, value)`.
     pub fn param_iter(&self) -> impl Iterator<Item = (&'a [u8], Option<&'a [u8]>)> + 'a {
-        let p: &'a [u8] = self.params;
+        let p: &'a [u8] = self.params();
         p.split(|&b| b == b';').filter(|s| !s.is_empty()).map(|s| {
             match s.iter().position(|&b| b == b'=') {
                 Some(e) => (&s[..e], Some(&s[e + 1..])),
@@ -308,25 +419,25 @@ mod tests {
     #[test]
     fn sip_uri_parts() {
         let u = ok("sip:tv-7@198.51.100.7:5060;transport=udp;lr?Subject=hi&X=1");
-        assert_eq!(u.scheme, Scheme::Sip);
-        assert_eq!(u.user, Some(&b"tv-7"[..]));
-        assert_eq!(u.host, b"198.51.100.7");
-        assert_eq!(u.port, Some(5060));
+        assert_eq!(u.scheme(), Scheme::Sip);
+        assert_eq!(u.user(), Some(&b"tv-7"[..]));
+        assert_eq!(u.host(), b"198.51.100.7");
+        assert_eq!(u.port(), Some(5060));
         assert_eq!(
             u.host_kind(),
             Some(Host::Ipv4(Ipv4Addr::new(198, 51, 100, 7)))
         );
         assert_eq!(u.param(b"TRANSPORT"), Some(Some(&b"udp"[..])));
         assert_eq!(u.param(b"lr"), Some(None));
-        assert_eq!(u.headers, Some(&b"Subject=hi&X=1"[..]));
+        assert_eq!(u.headers(), Some(&b"Subject=hi&X=1"[..]));
         let u = ok("SIPS:[2001:db8::10]:5061");
-        assert_eq!(u.scheme, Scheme::Sips);
-        assert_eq!(u.user, None);
-        assert_eq!(u.host, b"[2001:db8::10]");
-        assert_eq!(u.port, Some(5061));
+        assert_eq!(u.scheme(), Scheme::Sips);
+        assert_eq!(u.user(), None);
+        assert_eq!(u.host(), b"[2001:db8::10]");
+        assert_eq!(u.port(), Some(5061));
         assert!(matches!(u.host_kind(), Some(Host::Ipv6(_))));
         let u = ok("sip:alice:secret@example.com");
-        assert_eq!(u.password, Some(&b"secret"[..]));
+        assert_eq!(u.password(), Some(&b"secret"[..]));
         assert_eq!(u.host_kind(), Some(Host::Name(b"example.com")));
     }
 
@@ -334,20 +445,20 @@ mod tests {
     fn torture_users() {
         // RFC 4475 §3.1.1.9: ';' in the user part.
         let u = ok("sip:user;par=u%40example.net@example.com");
-        assert_eq!(u.user, Some(&b"user;par=u%40example.net"[..]));
-        assert_eq!(u.host, b"example.com");
+        assert_eq!(u.user(), Some(&b"user;par=u%40example.net"[..]));
+        assert_eq!(u.host(), b"example.com");
         // RFC 4475 §3.1.1.2: user-unreserved characters and a password.
         let u = ok(
             "sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com",
         );
-        assert_eq!(u.host, b"example.com");
+        assert_eq!(u.host(), b"example.com");
         assert_eq!(
-            u.password,
+            u.password(),
             Some(&b"&it+has=1,weird!*pas$wo~d_too.(doesn't-it)"[..])
         );
         // RFC 4475 §3.1.1.4: escaped nulls.
         assert_eq!(
-            ok("sip:null-%00-null@example.com").user,
+            ok("sip:null-%00-null@example.com").user(),
             Some(&b"null-%00-null"[..])
         );
     }
@@ -355,8 +466,8 @@ mod tests {
     #[test]
     fn other_schemes() {
         let u = ok("tel:+1-201-555-0123;phone-context=example.com");
-        assert_eq!(u.scheme, Scheme::Tel);
-        assert_eq!(u.opaque, b"+1-201-555-0123;phone-context=example.com");
+        assert_eq!(u.scheme(), Scheme::Tel);
+        assert_eq!(u.opaque(), b"+1-201-555-0123;phone-context=example.com");
         assert!(u.host_kind().is_none());
         assert_eq!(ok("urn:uuid:f81d4fae").scheme, Scheme::Other);
     }
