@@ -5,4 +5,5 @@
 //! plus thin mio shells; see README.md for the architecture.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod json;
