@@ -10,3 +10,4 @@
 //! limits; bad input becomes an HTTP error response and a closed connection, never a panic.
 
 pub mod http;
+pub mod listener;
