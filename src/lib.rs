@@ -5,6 +5,8 @@
 //! plus thin mio shells; see README.md for the architecture.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod bench;
 pub mod cli;
+pub mod json;
 pub mod sip;
