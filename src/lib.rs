@@ -8,5 +8,8 @@
 pub mod admin;
 pub mod bench;
 pub mod cli;
+pub mod handle;
 pub mod json;
+pub mod rand;
+pub mod registry;
 pub mod sip;

@@ -1,0 +1,167 @@
+//! The index from client id to slab slot: open addressing with linear probing over a `Vec<u32>`
+//! of slot numbers (4 bytes a bucket, at most 3/4 full), deletion by backward shift (no
+//! tombstones). The ids themselves live in the client records; the index asks for them through
+//! a closure, so it stores nothing but slot numbers.
+//!
+//! Invariant: every live client's slot appears exactly once, reachable from its home bucket
+//! without crossing an empty bucket.
+
+use crate::rand::hash_bytes;
+
+const EMPTY: u32 = u32::MAX;
+
+/// Id → slot index.
+pub struct IdIndex {
+    buckets: Vec<u32>,
+    len: usize,
+    seed: u64,
+}
+
+impl IdIndex {
+    /// An empty index whose hash is keyed by `seed`.
+    pub fn new(seed: u64) -> IdIndex {
+        IdIndex {
+            buckets: vec![EMPTY; 16],
+            len: 0,
+            seed,
+        }
+    }
+
+    /// Number of ids.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Bytes of memory held (for the memory report).
+    pub fn heap_bytes(&self) -> usize {
+        self.buckets.capacity() * 4
+    }
+
+    fn home(&self, id: &[u8]) -> usize {
+        (hash_bytes(self.seed, id) as usize) & (self.buckets.len() - 1)
+    }
+
+    /// The slot of `id`, if present. `id_of` gives the id stored in a slot.
+    pub fn find<'c>(&self, id: &[u8], id_of: impl Fn(u32) -> &'c [u8]) -> Option<u32> {
+        let mask = self.buckets.len() - 1;
+        let mut b = self.home(id);
+        loop {
+            let slot = self.buckets[b];
+            if slot == EMPTY {
+                return None;
+            }
+            if id_of(slot) == id {
+                return Some(slot);
+            }
+            b = (b + 1) & mask;
+        }
+    }
+
+    /// Add `slot` under `id` (which must not be present).
+    pub fn insert<'c>(&mut self, id: &[u8], slot: u32, id_of: impl Fn(u32) -> &'c [u8]) {
+        if (self.len + 1) * 4 > self.buckets.len() * 3 {
+            self.grow(&id_of);
+        }
+        let mask = self.buckets.len() - 1;
+        let mut b = self.home(id);
+        while self.buckets[b] != EMPTY {
+            b = (b + 1) & mask;
+        }
+        self.buckets[b] = slot;
+        self.len += 1;
+    }
+
+    /// Remove `id` (a no-op when absent).
+    pub fn remove<'c>(&mut self, id: &[u8], id_of: impl Fn(u32) -> &'c [u8]) {
+        let mask = self.buckets.len() - 1;
+        let mut b = self.home(id);
+        loop {
+            let slot = self.buckets[b];
+            if slot == EMPTY {
+                return;
+            }
+            if id_of(slot) == id {
+                break;
+            }
+            b = (b + 1) & mask;
+        }
+        // Backward-shift deletion: pull later entries of the cluster into the hole when their
+        // home bucket does not lie cyclically in (hole, entry].
+        let mut hole = b;
+        let mut j = b;
+        loop {
+            j = (j + 1) & mask;
+            let slot = self.buckets[j];
+            if slot == EMPTY {
+                break;
+            }
+            let home = self.home(id_of(slot));
+            let stays = if hole <= j {
+                hole < home && home <= j
+            } else {
+                hole < home || home <= j
+            };
+            if !stays {
+                self.buckets[hole] = slot;
+                hole = j;
+            }
+        }
+        self.buckets[hole] = EMPTY;
+        self.len -= 1;
+    }
+
+    fn grow<'c>(&mut self, id_of: &impl Fn(u32) -> &'c [u8]) {
+        let doubled = vec![EMPTY; self.buckets.len() * 2];
+        let old = std::mem::replace(&mut self.buckets, doubled);
+        let mask = self.buckets.len() - 1;
+        for slot in old.into_iter().filter(|&s| s != EMPTY) {
+            let mut b = self.home(id_of(slot));
+            while self.buckets[b] != EMPTY {
+                b = (b + 1) & mask;
+            }
+            self.buckets[b] = slot;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn matches_a_hashmap_model() {
+        let ids: Vec<Vec<u8>> = (0..3000)
+            .map(|i| format!("client-{i}").into_bytes())
+            .collect();
+        let id_of = |s: u32| ids[s as usize].as_slice();
+        let mut idx = IdIndex::new(7);
+        let mut model: HashMap<u32, ()> = HashMap::new();
+        let mut rng = crate::rand::Rng::new(3);
+        for _ in 0..50_000 {
+            let s = rng.below(ids.len() as u64) as u32;
+            let present = model.contains_key(&s);
+            assert_eq!(idx.find(&ids[s as usize], id_of), present.then_some(s));
+            if present {
+                idx.remove(&ids[s as usize], id_of);
+                model.remove(&s);
+            } else {
+                idx.insert(&ids[s as usize], s, id_of);
+                model.insert(s, ());
+            }
+            assert_eq!(idx.len(), model.len());
+        }
+        for (s, id) in ids.iter().enumerate() {
+            assert_eq!(
+                idx.find(id, id_of),
+                model.contains_key(&(s as u32)).then_some(s as u32)
+            );
+        }
+        assert!(idx.heap_bytes() <= 4 * 4 * 3000);
+    }
+}
