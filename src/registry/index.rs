@@ -32,11 +32,6 @@ impl IdIndex {
         self.len
     }
 
-    /// True when empty.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// Bytes of memory held (for the memory report).
     pub fn heap_bytes(&self) -> usize {
         self.buckets.capacity() * 4
