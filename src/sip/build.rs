@@ -9,10 +9,10 @@
 use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
-use super::message::Message;
+use super::message::{Message, RawMessage};
 use super::name::HeaderName;
 use super::uri::Host;
-use super::via::Rport;
+use super::via::{Rport, Via};
 
 /// Appends one SIP message to a reused buffer.
 pub struct Writer<'o> {
@@ -146,34 +146,43 @@ pub struct ResponseOpts<'x> {
 
 /// Write the status line and the headers a response copies from `req` (RFC 3261 §8.2.6).
 /// Add further headers with the writer, then call [`Writer::finish`].
-pub fn response_to(
-    w: &mut Writer<'_>,
-    req: &Message<'_>,
-    code: u16,
-    reason: &[u8],
-    opts: &ResponseOpts<'_>,
-) {
+pub fn response_to(w: &mut Writer<'_>, req: &Message<'_>, code: u16, reason: &[u8], opts: &ResponseOpts<'_>) {
+    // A validated message has every header `response_to_raw` needs.
+    let _ = response_to_raw(w, req.raw(), code, reason, opts);
+}
+
+/// Like [`response_to`] for a message that framed but failed validation (to answer it with
+/// 400): headers are copied as they are, the top Via is rebuilt only when it parses, and a To
+/// tag is added only when To parses without one. Returns false (having written a partial
+/// message) when Via, From, To, Call-ID or CSeq is missing: such a request cannot be answered.
+pub fn response_to_raw(w: &mut Writer<'_>, req: &RawMessage<'_>, code: u16, reason: &[u8], opts: &ResponseOpts<'_>) -> bool {
+    use HeaderName::*;
+    if [Via, From, To, CallId, CSeq].iter().any(|&n| req.header(n).is_none()) {
+        return false;
+    }
     w.status_line(code, reason);
-    let raw = req.raw();
+    let top = req.via().ok();
     let mut first_line = true;
-    for h in raw.headers_named(HeaderName::Via) {
+    for h in req.headers_named(Via) {
         w.begin("Via");
-        if first_line {
-            first_line = false;
-            write_top_via(w, req, opts.source);
-            // The rest of the first Via line, after the top value (", other, values").
-            let top = req.via();
-            let skip = (top.at() + top.raw().len()).saturating_sub(h.at);
-            w.push(h.value.get(skip..).unwrap_or(&[]));
-        } else {
-            w.push(h.value);
+        match (first_line, top) {
+            (true, Some(top)) => {
+                write_top_via(w, &top, opts.source);
+                // The rest of the first Via line, after the top value (", other, values").
+                let skip = (top.at() + top.raw().len()).saturating_sub(h.at);
+                w.push(h.value.get(skip..).unwrap_or(&[]));
+            }
+            _ => {
+                w.push(h.value);
+            }
         }
+        first_line = false;
         w.end();
     }
-    for name in [HeaderName::From, HeaderName::To, HeaderName::CallId] {
-        if let Some(h) = raw.header(name) {
+    for name in [From, To, CallId] {
+        if let Some(h) = req.header(name) {
             w.begin(name.as_str()).push(h.value);
-            if name == HeaderName::To && req.to().tag().is_none() {
+            if name == To && req.to().is_ok_and(|t| t.tag().is_none()) {
                 if let Some(tag) = opts.to_tag {
                     w.push(b";tag=").push(tag);
                 }
@@ -181,17 +190,15 @@ pub fn response_to(
             w.end();
         }
     }
-    let cseq = req.cseq();
-    w.begin("CSeq")
-        .push_u64(cseq.seq as u64)
-        .push(b" ")
-        .push(cseq.method)
-        .end();
+    match req.cseq() {
+        Ok(cseq) => w.begin("CSeq").push_u64(cseq.seq as u64).push(b" ").push(cseq.method).end(),
+        Err(_) => w.header("CSeq", req.header(CSeq).map_or(&[][..], |h| h.value)),
+    };
+    true
 }
 
 /// The top Via, rebuilt from its parts with `received`/`rport` set from the source address.
-fn write_top_via(w: &mut Writer<'_>, req: &Message<'_>, source: Option<SocketAddr>) {
-    let v = req.via();
+fn write_top_via(w: &mut Writer<'_>, v: &Via<'_>, source: Option<SocketAddr>) {
     w.push(v.protocol())
         .push(b"/")
         .push(v.version())

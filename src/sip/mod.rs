@@ -33,7 +33,7 @@ pub mod uri;
 pub mod values;
 pub mod via;
 
-pub use build::{ResponseOpts, Writer, response_to};
+pub use build::{ResponseOpts, Writer, response_to, response_to_raw};
 pub use error::{Disposition, ErrorKind, ParseError};
 pub use frame::{Frame, frame};
 pub use message::{

@@ -1,0 +1,59 @@
+//! Datagrams the core has decided to send but the shell has not taken yet (responses built
+//! while handling an incoming datagram). One reused byte arena plus a queue of ranges: no
+//! allocation once both have grown.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+use crate::sip::Writer;
+
+/// Pending outgoing datagrams.
+#[derive(Default)]
+pub struct Output {
+    bytes: Vec<u8>,
+    queue: VecDeque<(SocketAddr, usize, usize)>,
+    scratch: Vec<u8>,
+}
+
+impl Output {
+    /// Build one datagram for `dest` with `build`, which writes a whole message with the
+    /// writer it is given. A build that writes nothing sends nothing.
+    pub fn push(&mut self, dest: SocketAddr, build: impl FnOnce(&mut Writer<'_>)) {
+        let mut w = Writer::new(&mut self.scratch);
+        build(&mut w);
+        if self.scratch.is_empty() {
+            return;
+        }
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(&self.scratch);
+        self.queue.push_back((dest, start, self.bytes.len()));
+    }
+
+    /// Queue raw bytes (e.g. the CRLF keep-alive pong).
+    pub fn push_raw(&mut self, dest: SocketAddr, data: &[u8]) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(data);
+        self.queue.push_back((dest, start, self.bytes.len()));
+    }
+
+    /// Move the oldest datagram into `buf`; returns its destination.
+    pub fn pop(&mut self, buf: &mut Vec<u8>) -> Option<SocketAddr> {
+        let (dest, start, end) = self.queue.pop_front()?;
+        buf.clear();
+        buf.extend_from_slice(&self.bytes[start..end]);
+        if self.queue.is_empty() {
+            self.bytes.clear();
+        }
+        Some(dest)
+    }
+
+    /// Number of datagrams waiting.
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// True when nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+}
