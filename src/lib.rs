@@ -4,3 +4,5 @@
 //! The library is a set of sans-I/O cores (time comes in as a `now` argument, bytes in and out)
 //! plus thin mio shells; see README.md for the architecture.
 #![forbid(unsafe_code)]
+
+pub mod timer;
