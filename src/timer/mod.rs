@@ -11,9 +11,12 @@
 //! so a key whose entry fired or was cancelled finds nothing, even once its slot is reused.
 //!
 //! Layout: `level` holds the slot arithmetic (6 levels of 64 slots, 1 ms at level 0, each with an
-//! `occupied` bitmap); `wheel` holds the slab of entries and the operations.
+//! `occupied` bitmap); `wheel` holds the slab of entries and the operations; `model_test` checks
+//! the wheel against a sorted-set model over long seeded random runs.
 
 mod level;
+#[cfg(test)]
+mod model_test;
 mod wheel;
 
 pub use wheel::{TimerKey, Wheel, WheelFull};
