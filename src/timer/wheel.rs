@@ -16,7 +16,10 @@
 //! - links are `u32` slab indices, [`NIL`] ends a list, and no entry index reaches [`NIL`].
 //!
 //! Cost: insert, cancel and reset are O(1); a poll costs O(levels) plus O(1) per entry moved
-//! down a level, however far time jumps. Once the slab has capacity nothing allocates.
+//! down a level, however far time jumps (empty stretches of time cost nothing). The overflow
+//! list is walked whole each time it comes due, which happens at most once per distinct 2^36 ms
+//! block among its deadlines; entries that far out are not expected in practice. Once the slab
+//! has capacity nothing allocates.
 
 use std::fmt;
 use std::num::NonZeroU32;
@@ -103,11 +106,15 @@ impl<T> Wheel<T> {
         Self::with_capacity(now_ms, 0)
     }
 
-    /// An empty wheel with room for `cap` entries before it allocates again.
+    /// An empty wheel with room for `cap` entries before it allocates again. `cap` is capped
+    /// at the most entries a wheel can hold (and, on 32-bit targets, at what can be allocated).
     pub fn with_capacity(now_ms: u64, cap: usize) -> Self {
         let max_entries = NIL as usize;
+        // Half of isize::MAX bytes leaves room for the slab's own tag around each entry, so
+        // `Vec::with_capacity` cannot hit its capacity-overflow panic.
+        let allocatable = isize::MAX as usize / 2 / std::mem::size_of::<Entry<T>>().max(1);
         Wheel {
-            entries: Slab::with_capacity(cap.min(max_entries)),
+            entries: Slab::with_capacity(cap.min(max_entries).min(allocatable)),
             levels: [Level::EMPTY; LEVELS],
             pending: NIL,
             overflow: NIL,
@@ -117,7 +124,8 @@ impl<T> Wheel<T> {
         }
     }
 
-    /// The wheel's current time: the latest time it was polled at (or created with).
+    /// The wheel's current time: the time last polled (or created with) once `poll_expired` has
+    /// returned `None`; while a drain is under way, the deadline of the entries being returned.
     pub fn now(&self) -> u64 {
         self.now
     }
