@@ -13,3 +13,4 @@ pub mod json;
 pub mod rand;
 pub mod registry;
 pub mod sip;
+pub mod timer;
