@@ -12,5 +12,6 @@ pub mod handle;
 pub mod json;
 pub mod rand;
 pub mod registry;
+pub mod server;
 pub mod sip;
 pub mod timer;

@@ -90,8 +90,10 @@ impl Registry {
         classes: &[&[u8]],
         source: SocketAddr,
     ) -> Result<ClientKey, RegistryError> {
-        let ids = self.intern_all(classes)?;
-        let key = self.clients.insert(Client::new(id, contact, &ids, source));
+        let (ids, n) = self.intern_all(classes)?;
+        let key = self
+            .clients
+            .insert(Client::new(id, contact, &ids[..n], source));
         let clients = &self.clients;
         let stored_id = clients.get(key).map_or(&[][..], Client::id);
         self.index.insert(stored_id, key.index(), |s| {
@@ -101,26 +103,42 @@ impl Registry {
         Ok(key)
     }
 
-    /// Change a client's contact and classes (no-op when both are unchanged).
+    /// Change a client's contact and classes (no-op, and no allocation, when both are
+    /// unchanged).
     pub fn set_binding(
         &mut self,
         key: ClientKey,
         contact: &[u8],
         classes: &[&[u8]],
     ) -> Result<(), RegistryError> {
-        let ids = self.intern_all(classes)?;
         let Some(c) = self.clients.get(key) else {
             return Ok(());
         };
-        if c.contact() == contact && c.classes().eq(ids.iter().copied()) {
+        if c.contact() == contact && self.same_classes(c, classes) {
             return Ok(());
         }
+        let (ids, n) = self.intern_all(classes)?;
         self.remove_memberships(key);
         if let Some(c) = self.clients.get_mut(key) {
-            c.rebuild(contact, &ids);
+            c.rebuild(contact, &ids[..n]);
         }
         self.add_memberships(key);
         Ok(())
+    }
+
+    /// True when `names` (deduplicated, in order) are exactly the client's classes.
+    fn same_classes(&self, c: &Client, names: &[&[u8]]) -> bool {
+        let mut have = c.classes();
+        for (i, n) in names.iter().take(MAX_CLIENT_CLASSES).enumerate() {
+            if names[..i].contains(n) {
+                continue;
+            }
+            match (self.classes.get(n), have.next()) {
+                (Some(a), Some(b)) if a == b => {}
+                _ => return false,
+            }
+        }
+        have.next().is_none()
     }
 
     /// Remove a client; returns its record.
@@ -174,26 +192,36 @@ impl Registry {
         self.clients.reserve(n);
     }
 
-    fn intern_all(&mut self, names: &[&[u8]]) -> Result<Vec<ClassId>, RegistryError> {
-        let mut ids = Vec::with_capacity(names.len());
-        for n in names.iter().take(MAX_CLIENT_CLASSES) {
+    fn intern_all(
+        &mut self,
+        names: &[&[u8]],
+    ) -> Result<([ClassId; MAX_CLIENT_CLASSES], usize), RegistryError> {
+        let mut ids = [ClassId(0); MAX_CLIENT_CLASSES];
+        let mut n = 0;
+        for name in names.iter().take(MAX_CLIENT_CLASSES) {
             let id = self
                 .classes
-                .intern(n)
+                .intern(name)
                 .ok_or(RegistryError::TooManyClasses)?;
-            if !ids.contains(&id) {
-                ids.push(id);
+            if !ids[..n].contains(&id) {
+                ids[n] = id;
+                n += 1;
             }
         }
-        Ok(ids)
+        Ok((ids, n))
     }
 
     fn add_memberships(&mut self, key: ClientKey) {
         let Some(c) = self.clients.get(key) else {
             return;
         };
-        let ids: Vec<ClassId> = c.classes().collect();
-        for id in ids {
+        let mut ids = [ClassId(0); MAX_CLIENT_CLASSES];
+        let mut n = 0;
+        for id in c.classes() {
+            ids[n] = id;
+            n += 1;
+        }
+        for &id in &ids[..n] {
             let pos = self.classes.add(id, key.index());
             if let Some(c) = self.clients.get_mut(key) {
                 c.set_position(id, pos);
@@ -205,12 +233,13 @@ impl Registry {
         let Some(c) = self.clients.get(key) else {
             return;
         };
-        let ms: Vec<(ClassId, u32)> = c
-            .classes()
-            .enumerate()
-            .map(|(k, id)| (id, c.position(k)))
-            .collect();
-        for (id, pos) in ms {
+        let mut ms = [(ClassId(0), 0u32); MAX_CLIENT_CLASSES];
+        let mut n = 0;
+        for (k, id) in c.classes().enumerate() {
+            ms[n] = (id, c.position(k));
+            n += 1;
+        }
+        for &(id, pos) in &ms[..n] {
             if let Some(moved) = self.classes.remove_at(id, pos) {
                 if let Some(m) = self.clients.get_at_mut(moved) {
                     m.set_position(id, pos);

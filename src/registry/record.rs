@@ -58,6 +58,8 @@ pub struct Client {
     pub granted: u32,
     /// The delivery queue attached to it, or [`NO_QUEUE`].
     pub queue: u32,
+    /// The expiry bucket (second of the virtual clock) that owns it.
+    pub bucket: u32,
     /// The source address of its last request.
     pub source: PackedAddr,
     /// Pushes go to `source` rather than to the contact's host and port.
@@ -90,6 +92,7 @@ impl Client {
             branch_hash: 0,
             granted: 0,
             queue: NO_QUEUE,
+            bucket: 0,
             source: source.into(),
             route_to_source: false,
         }

@@ -25,8 +25,15 @@ pub enum Drop {
 }
 
 impl Drop {
-    const ALL: [Drop; 7] =
-        [Drop::Garbage, Drop::Unanswerable, Drop::BadResponse, Drop::UnmatchedResponse, Drop::LateResponse, Drop::Ack, Drop::Loop];
+    const ALL: [Drop; 7] = [
+        Drop::Garbage,
+        Drop::Unanswerable,
+        Drop::BadResponse,
+        Drop::UnmatchedResponse,
+        Drop::LateResponse,
+        Drop::Ack,
+        Drop::Loop,
+    ];
     fn label(self) -> &'static str {
         match self {
             Drop::Garbage => "garbage",
@@ -41,7 +48,7 @@ impl Drop {
 }
 
 /// Every counter; the server increments them, the shell fills `shell`.
-#[derive(Default, Debug, Clone)]
+#[derive(Debug, Clone)]
 pub struct Metrics {
     /// New clients added by REGISTER.
     pub registrations: u64,
@@ -110,6 +117,36 @@ pub struct ShellCounters {
     pub oversize_datagrams: u64,
 }
 
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics {
+            registrations: 0,
+            refreshes: 0,
+            deregistrations: 0,
+            expirations: 0,
+            heartbeats_options: 0,
+            options_unknown: 0,
+            keepalives: 0,
+            registrations_refused: 0,
+            messages_submitted: 0,
+            deliveries_created: 0,
+            messages_sent: 0,
+            retransmissions: 0,
+            transaction_timeouts: 0,
+            acks: 0,
+            failures: 0,
+            queue_overflows: 0,
+            ttl_expiries: 0,
+            provisional: 0,
+            parse_errors: [0; ErrorKind::ALL.len()],
+            drops: [0; Drop::ALL.len()],
+            responses_sent: [0; 7],
+            admin_requests: Vec::new(),
+            shell: ShellCounters::default(),
+        }
+    }
+}
+
 impl Metrics {
     /// Count a drop.
     pub fn drop(&mut self, reason: Drop) {
@@ -142,61 +179,243 @@ impl Metrics {
     /// Render in the Prometheus text format; `gauges` are the current levels.
     pub fn render(&self, gauges: &Gauges) -> String {
         let mut s = String::with_capacity(4096);
-        let mut counter = |s: &mut String, name: &str, help: &str, v: u64| {
-            let _ = writeln!(s, "# HELP sippush_{name} {help}\n# TYPE sippush_{name} counter\nsippush_{name} {v}");
+        let counter = |s: &mut String, name: &str, help: &str, v: u64| {
+            let _ = writeln!(
+                s,
+                "# HELP sippush_{name} {help}\n# TYPE sippush_{name} counter\nsippush_{name} {v}"
+            );
         };
-        counter(&mut s, "registrations_total", "Clients added by REGISTER.", self.registrations);
-        counter(&mut s, "registration_refreshes_total", "REGISTERs refreshing a known client.", self.refreshes);
-        counter(&mut s, "deregistrations_total", "Clients removed by REGISTER with expiry 0.", self.deregistrations);
-        counter(&mut s, "expirations_total", "Clients removed after going silent.", self.expirations);
-        counter(&mut s, "registrations_refused_total", "REGISTERs answered with an error.", self.registrations_refused);
-        counter(&mut s, "heartbeats_total", "OPTIONS heartbeats from registered clients.", self.heartbeats_options);
-        counter(&mut s, "options_unknown_total", "OPTIONS from unregistered sources.", self.options_unknown);
-        counter(&mut s, "keepalives_total", "CRLF keep-alives answered.", self.keepalives);
-        counter(&mut s, "messages_submitted_total", "Control messages accepted by the admin API.", self.messages_submitted);
-        counter(&mut s, "deliveries_total", "Deliveries created (one per target).", self.deliveries_created);
-        counter(&mut s, "message_requests_sent_total", "SIP MESSAGE first transmissions.", self.messages_sent);
-        counter(&mut s, "retransmissions_total", "SIP MESSAGE retransmissions (Timer E).", self.retransmissions);
-        counter(&mut s, "transaction_timeouts_total", "MESSAGE transactions timed out (Timer F) and restarted.", self.transaction_timeouts);
-        counter(&mut s, "acks_total", "Deliveries acknowledged with 2xx.", self.acks);
-        counter(&mut s, "delivery_failures_total", "Deliveries ended by a non-2xx final response.", self.failures);
-        counter(&mut s, "queue_overflows_total", "Deliveries failed by a full client queue.", self.queue_overflows);
-        counter(&mut s, "ttl_expiries_total", "Deliveries ended by their message's TTL.", self.ttl_expiries);
-        counter(&mut s, "provisional_responses_total", "Provisional responses received.", self.provisional);
-        let _ = writeln!(s, "# HELP sippush_parse_errors_total SIP messages that failed to parse, by kind.\n# TYPE sippush_parse_errors_total counter");
+        counter(
+            &mut s,
+            "registrations_total",
+            "Clients added by REGISTER.",
+            self.registrations,
+        );
+        counter(
+            &mut s,
+            "registration_refreshes_total",
+            "REGISTERs refreshing a known client.",
+            self.refreshes,
+        );
+        counter(
+            &mut s,
+            "deregistrations_total",
+            "Clients removed by REGISTER with expiry 0.",
+            self.deregistrations,
+        );
+        counter(
+            &mut s,
+            "expirations_total",
+            "Clients removed after going silent.",
+            self.expirations,
+        );
+        counter(
+            &mut s,
+            "registrations_refused_total",
+            "REGISTERs answered with an error.",
+            self.registrations_refused,
+        );
+        counter(
+            &mut s,
+            "heartbeats_total",
+            "OPTIONS heartbeats from registered clients.",
+            self.heartbeats_options,
+        );
+        counter(
+            &mut s,
+            "options_unknown_total",
+            "OPTIONS from unregistered sources.",
+            self.options_unknown,
+        );
+        counter(
+            &mut s,
+            "keepalives_total",
+            "CRLF keep-alives answered.",
+            self.keepalives,
+        );
+        counter(
+            &mut s,
+            "messages_submitted_total",
+            "Control messages accepted by the admin API.",
+            self.messages_submitted,
+        );
+        counter(
+            &mut s,
+            "deliveries_total",
+            "Deliveries created (one per target).",
+            self.deliveries_created,
+        );
+        counter(
+            &mut s,
+            "message_requests_sent_total",
+            "SIP MESSAGE first transmissions.",
+            self.messages_sent,
+        );
+        counter(
+            &mut s,
+            "retransmissions_total",
+            "SIP MESSAGE retransmissions (Timer E).",
+            self.retransmissions,
+        );
+        counter(
+            &mut s,
+            "transaction_timeouts_total",
+            "MESSAGE transactions timed out (Timer F) and restarted.",
+            self.transaction_timeouts,
+        );
+        counter(
+            &mut s,
+            "acks_total",
+            "Deliveries acknowledged with 2xx.",
+            self.acks,
+        );
+        counter(
+            &mut s,
+            "delivery_failures_total",
+            "Deliveries ended by a non-2xx final response.",
+            self.failures,
+        );
+        counter(
+            &mut s,
+            "queue_overflows_total",
+            "Deliveries failed by a full client queue.",
+            self.queue_overflows,
+        );
+        counter(
+            &mut s,
+            "ttl_expiries_total",
+            "Deliveries ended by their message's TTL.",
+            self.ttl_expiries,
+        );
+        counter(
+            &mut s,
+            "provisional_responses_total",
+            "Provisional responses received.",
+            self.provisional,
+        );
+        let _ = writeln!(
+            s,
+            "# HELP sippush_parse_errors_total SIP messages that failed to parse, by kind.\n# TYPE sippush_parse_errors_total counter"
+        );
         for k in ErrorKind::ALL {
-            let _ = writeln!(s, "sippush_parse_errors_total{{kind=\"{}\"}} {}", k.label(), self.parse_errors[k.index()]);
+            let _ = writeln!(
+                s,
+                "sippush_parse_errors_total{{kind=\"{}\"}} {}",
+                k.label(),
+                self.parse_errors[k.index()]
+            );
         }
-        let _ = writeln!(s, "# HELP sippush_drops_total Datagrams dropped without an answer, by reason.\n# TYPE sippush_drops_total counter");
+        let _ = writeln!(
+            s,
+            "# HELP sippush_drops_total Datagrams dropped without an answer, by reason.\n# TYPE sippush_drops_total counter"
+        );
         for d in Drop::ALL {
-            let _ = writeln!(s, "sippush_drops_total{{reason=\"{}\"}} {}", d.label(), self.drops[d as usize]);
+            let _ = writeln!(
+                s,
+                "sippush_drops_total{{reason=\"{}\"}} {}",
+                d.label(),
+                self.drops[d as usize]
+            );
         }
-        let _ = writeln!(s, "# HELP sippush_sip_responses_sent_total SIP responses sent, by class.\n# TYPE sippush_sip_responses_sent_total counter");
+        let _ = writeln!(
+            s,
+            "# HELP sippush_sip_responses_sent_total SIP responses sent, by class.\n# TYPE sippush_sip_responses_sent_total counter"
+        );
         for c in 1..=6 {
-            let _ = writeln!(s, "sippush_sip_responses_sent_total{{class=\"{c}xx\"}} {}", self.responses_sent[c]);
+            let _ = writeln!(
+                s,
+                "sippush_sip_responses_sent_total{{class=\"{c}xx\"}} {}",
+                self.responses_sent[c]
+            );
         }
-        let _ = writeln!(s, "# HELP sippush_admin_requests_total Admin API requests, by status code.\n# TYPE sippush_admin_requests_total counter");
+        let _ = writeln!(
+            s,
+            "# HELP sippush_admin_requests_total Admin API requests, by status code.\n# TYPE sippush_admin_requests_total counter"
+        );
         let mut codes = self.admin_requests.clone();
         codes.sort_unstable();
         for (code, n) in codes {
             let _ = writeln!(s, "sippush_admin_requests_total{{code=\"{code}\"}} {n}");
         }
         let sh = &self.shell;
-        counter(&mut s, "loop_iterations_total", "Event loop iterations.", sh.loop_iterations);
-        counter(&mut s, "datagrams_received_total", "UDP datagrams received.", sh.datagrams_in);
-        counter(&mut s, "datagrams_sent_total", "UDP datagrams sent.", sh.datagrams_out);
-        counter(&mut s, "send_errors_total", "UDP send errors.", sh.send_errors);
-        counter(&mut s, "oversize_datagrams_total", "Datagrams larger than the receive buffer (truncated, dropped).", sh.oversize_datagrams);
-        counter(&mut s, "udp_rcvbuf_errors_total", "Kernel UDP receive-buffer drops (system-wide, /proc/net/snmp).", sh.udp_rcvbuf_errors);
-        counter(&mut s, "udp_sndbuf_errors_total", "Kernel UDP send-buffer drops (system-wide, /proc/net/snmp).", sh.udp_sndbuf_errors);
-        let mut gauge = |s: &mut String, name: &str, help: &str, v: u64| {
-            let _ = writeln!(s, "# HELP sippush_{name} {help}\n# TYPE sippush_{name} gauge\nsippush_{name} {v}");
+        counter(
+            &mut s,
+            "loop_iterations_total",
+            "Event loop iterations.",
+            sh.loop_iterations,
+        );
+        counter(
+            &mut s,
+            "datagrams_received_total",
+            "UDP datagrams received.",
+            sh.datagrams_in,
+        );
+        counter(
+            &mut s,
+            "datagrams_sent_total",
+            "UDP datagrams sent.",
+            sh.datagrams_out,
+        );
+        counter(
+            &mut s,
+            "send_errors_total",
+            "UDP send errors.",
+            sh.send_errors,
+        );
+        counter(
+            &mut s,
+            "oversize_datagrams_total",
+            "Datagrams larger than the receive buffer (truncated, dropped).",
+            sh.oversize_datagrams,
+        );
+        counter(
+            &mut s,
+            "udp_rcvbuf_errors_total",
+            "Kernel UDP receive-buffer drops (system-wide, /proc/net/snmp).",
+            sh.udp_rcvbuf_errors,
+        );
+        counter(
+            &mut s,
+            "udp_sndbuf_errors_total",
+            "Kernel UDP send-buffer drops (system-wide, /proc/net/snmp).",
+            sh.udp_sndbuf_errors,
+        );
+        let gauge = |s: &mut String, name: &str, help: &str, v: u64| {
+            let _ = writeln!(
+                s,
+                "# HELP sippush_{name} {help}\n# TYPE sippush_{name} gauge\nsippush_{name} {v}"
+            );
         };
-        gauge(&mut s, "registered_clients", "Clients in the application table.", gauges.clients);
-        gauge(&mut s, "inflight_transactions", "MESSAGE transactions outstanding.", gauges.inflight);
-        gauge(&mut s, "queued_deliveries", "Deliveries waiting (queued or parked for absent clients).", gauges.queued);
-        gauge(&mut s, "active_messages", "Control messages not yet complete.", gauges.active_messages);
-        gauge(&mut s, "timers", "Entries in the timer wheel.", gauges.timers);
+        gauge(
+            &mut s,
+            "registered_clients",
+            "Clients in the application table.",
+            gauges.clients,
+        );
+        gauge(
+            &mut s,
+            "inflight_transactions",
+            "MESSAGE transactions outstanding.",
+            gauges.inflight,
+        );
+        gauge(
+            &mut s,
+            "queued_deliveries",
+            "Deliveries waiting (queued or parked for absent clients).",
+            gauges.queued,
+        );
+        gauge(
+            &mut s,
+            "active_messages",
+            "Control messages not yet complete.",
+            gauges.active_messages,
+        );
+        gauge(
+            &mut s,
+            "timers",
+            "Entries in the timer wheel.",
+            gauges.timers,
+        );
         s
     }
 }

@@ -47,11 +47,6 @@ impl Output {
         Some(dest)
     }
 
-    /// Number of datagrams waiting.
-    pub fn len(&self) -> usize {
-        self.queue.len()
-    }
-
     /// True when nothing waits.
     pub fn is_empty(&self) -> bool {
         self.queue.is_empty()

@@ -124,6 +124,11 @@ impl<'o> Writer<'o> {
         self.out.len()
     }
 
+    /// Discard everything written so far.
+    pub fn clear(&mut self) {
+        self.out.clear();
+    }
+
     /// Bytes written so far.
     pub fn len(&self) -> usize {
         self.out.len()
@@ -146,7 +151,13 @@ pub struct ResponseOpts<'x> {
 
 /// Write the status line and the headers a response copies from `req` (RFC 3261 §8.2.6).
 /// Add further headers with the writer, then call [`Writer::finish`].
-pub fn response_to(w: &mut Writer<'_>, req: &Message<'_>, code: u16, reason: &[u8], opts: &ResponseOpts<'_>) {
+pub fn response_to(
+    w: &mut Writer<'_>,
+    req: &Message<'_>,
+    code: u16,
+    reason: &[u8],
+    opts: &ResponseOpts<'_>,
+) {
     // A validated message has every header `response_to_raw` needs.
     let _ = response_to_raw(w, req.raw(), code, reason, opts);
 }
@@ -155,9 +166,18 @@ pub fn response_to(w: &mut Writer<'_>, req: &Message<'_>, code: u16, reason: &[u
 /// 400): headers are copied as they are, the top Via is rebuilt only when it parses, and a To
 /// tag is added only when To parses without one. Returns false (having written a partial
 /// message) when Via, From, To, Call-ID or CSeq is missing: such a request cannot be answered.
-pub fn response_to_raw(w: &mut Writer<'_>, req: &RawMessage<'_>, code: u16, reason: &[u8], opts: &ResponseOpts<'_>) -> bool {
+pub fn response_to_raw(
+    w: &mut Writer<'_>,
+    req: &RawMessage<'_>,
+    code: u16,
+    reason: &[u8],
+    opts: &ResponseOpts<'_>,
+) -> bool {
     use HeaderName::*;
-    if [Via, From, To, CallId, CSeq].iter().any(|&n| req.header(n).is_none()) {
+    if [Via, From, To, CallId, CSeq]
+        .iter()
+        .any(|&n| req.header(n).is_none())
+    {
         return false;
     }
     w.status_line(code, reason);
@@ -191,7 +211,12 @@ pub fn response_to_raw(w: &mut Writer<'_>, req: &RawMessage<'_>, code: u16, reas
         }
     }
     match req.cseq() {
-        Ok(cseq) => w.begin("CSeq").push_u64(cseq.seq as u64).push(b" ").push(cseq.method).end(),
+        Ok(cseq) => w
+            .begin("CSeq")
+            .push_u64(cseq.seq as u64)
+            .push(b" ")
+            .push(cseq.method)
+            .end(),
         Err(_) => w.header("CSeq", req.header(CSeq).map_or(&[][..], |h| h.value)),
     };
     true
