@@ -5,6 +5,7 @@
 //! and does its own I/O; protocol logic lives in the sans-I/O cores.
 
 mod parse_cmd;
+pub(crate) mod serve;
 
 use std::fmt;
 
@@ -53,6 +54,7 @@ impl From<getopts::Fail> for CliError {
 const USAGE: &str = "usage: sippush <command> [options]
 
 commands:
+  serve                 run the push server (SIP on udp 127.0.0.1:5060, admin on 127.0.0.1:8080)
   parse FILE|-          parse one SIP message and explain it (exit 1 when invalid)
   bench parser          measure the SIP parser against httparse
 
@@ -60,6 +62,7 @@ run `sippush <command> --help` for a command's options";
 
 /// Run the command line `args` (without the program name); returns the exit status.
 pub fn run(args: &[String], allocs: AllocCounter) -> i32 {
+    init_logging();
     let result = match args.first().map(String::as_str) {
         None | Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
@@ -70,6 +73,7 @@ pub fn run(args: &[String], allocs: AllocCounter) -> i32 {
             Ok(())
         }
         Some("parse") => parse_cmd::run(&args[1..]),
+        Some("serve") => serve::run(&args[1..]),
         Some("bench") => crate::bench::run(&args[1..], allocs),
         Some(other) => Err(CliError::usage(format!(
             "unknown command '{other}' (try `sippush --help`)"
@@ -82,6 +86,14 @@ pub fn run(args: &[String], allocs: AllocCounter) -> i32 {
             e.code
         }
     }
+}
+
+/// Log to stderr at info level unless RUST_LOG says otherwise.
+fn init_logging() {
+    let env = env_logger::Env::default().default_filter_or("info");
+    let _ = env_logger::Builder::from_env(env)
+        .format_timestamp_millis()
+        .try_init();
 }
 
 /// Parse options for a command; prints the help text and returns `None` on `--help`.

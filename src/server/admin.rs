@@ -123,7 +123,12 @@ impl Server {
         if targets.is_empty() {
             return error(400, "no registered client matches the targets");
         }
-        let content_type = req.content_type().unwrap_or(DEFAULT_CONTENT_TYPE).trim();
+        // curl's `-d`/`--data-binary` labels every body as a form unless told otherwise; that
+        // label says nothing about the payload, so it counts as no Content-Type.
+        let content_type = match req.content_type().map(str::trim) {
+            None | Some("application/x-www-form-urlencoded") => DEFAULT_CONTENT_TYPE,
+            Some(ct) => ct,
+        };
         if content_type.bytes().any(|b| b < b' ')
             || MediaType::parse(content_type.as_bytes(), 0).is_err()
         {
