@@ -90,7 +90,7 @@ impl ServerShell {
             opts.admin,
             poll.registry(),
             ADMIN_BASE,
-            opts.admin_limits.clone(),
+            opts.admin_limits,
         )?;
         cfg.sip_addr = sock.local_addr()?;
         if cfg.domain.is_empty() {
