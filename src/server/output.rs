@@ -8,11 +8,21 @@ use std::net::SocketAddr;
 use crate::sip::Writer;
 
 /// Pending outgoing datagrams.
-#[derive(Default)]
 pub struct Output {
     bytes: Vec<u8>,
     queue: VecDeque<(SocketAddr, usize, usize)>,
     scratch: Vec<u8>,
+}
+
+impl Default for Output {
+    /// Room for a few dozen responses up front, so that normal operation never grows it.
+    fn default() -> Output {
+        Output {
+            bytes: Vec::with_capacity(32 * 1024),
+            queue: VecDeque::with_capacity(64),
+            scratch: Vec::with_capacity(4096),
+        }
+    }
 }
 
 impl Output {
