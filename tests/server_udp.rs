@@ -205,9 +205,8 @@ fn thousands_of_clients_one_class_pushed_exactly_once_with_retransmissions() {
             if !(drop_first && *copies == 1) {
                 socks[k].send_to(&answer(b), from).unwrap();
             }
-            let everyone_answered = seen.len() == members.len()
-                && seen.values().all(|&c| c >= if drop_first { 2 } else { 1 });
-            everyone_answered
+            seen.len() == members.len()
+                && seen.values().all(|&c| c >= if drop_first { 2 } else { 1 })
         });
         let got: HashSet<String> = seen.keys().cloned().collect();
         assert_eq!(got, members, "exactly the class received the message");
