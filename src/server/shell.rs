@@ -61,7 +61,7 @@ pub struct ServerShell {
 }
 
 /// Bind a UDP socket with large buffers (socket2: std and mio cannot set SO_RCVBUF).
-fn bind_udp(addr: SocketAddr, buffer: usize) -> io::Result<std::net::UdpSocket> {
+pub fn bind_udp(addr: SocketAddr, buffer: usize) -> io::Result<std::net::UdpSocket> {
     let domain = if addr.is_ipv4() {
         socket2::Domain::IPV4
     } else {
