@@ -27,10 +27,15 @@ impl std::fmt::Display for ClientError {
         match self {
             ClientError::Resolve(a) => write!(f, "cannot resolve admin address {a}"),
             ClientError::Io(a, e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-                write!(f, "cannot connect to the admin API at {a}: connection refused (is `sippush serve` running?)")
+                write!(
+                    f,
+                    "cannot connect to the admin API at {a}: connection refused (is `sippush serve` running?)"
+                )
             }
             ClientError::Io(a, e) => write!(f, "admin API at {a}: {e}"),
-            ClientError::BadResponse(a) => write!(f, "admin API at {a} sent a malformed HTTP response"),
+            ClientError::BadResponse(a) => {
+                write!(f, "admin API at {a} sent a malformed HTTP response")
+            }
         }
     }
 }
@@ -70,11 +75,20 @@ pub struct AdminClient {
 impl AdminClient {
     /// A client for `addr` (`HOST:PORT`).
     pub fn new(addr: impl Into<String>, token: Option<String>) -> AdminClient {
-        AdminClient { addr: addr.into(), token, timeout: Duration::from_secs(10) }
+        AdminClient {
+            addr: addr.into(),
+            token,
+            timeout: Duration::from_secs(10),
+        }
     }
 
     /// Send one request; `body` with its content type for POST.
-    pub fn request(&self, method: &str, target: &str, body: Option<(&str, &[u8])>) -> Result<Reply, ClientError> {
+    pub fn request(
+        &self,
+        method: &str,
+        target: &str,
+        body: Option<(&str, &[u8])>,
+    ) -> Result<Reply, ClientError> {
         let addr = self
             .addr
             .to_socket_addrs()
@@ -85,13 +99,19 @@ impl AdminClient {
         let mut s = TcpStream::connect_timeout(&addr, self.timeout).map_err(io)?;
         s.set_read_timeout(Some(self.timeout)).map_err(io)?;
         s.set_write_timeout(Some(self.timeout)).map_err(io)?;
-        let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nUser-Agent: sippush\r\n", self.addr);
+        let mut head = format!(
+            "{method} {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nUser-Agent: sippush\r\n",
+            self.addr
+        );
         if let Some(t) = &self.token {
             head.push_str(&format!("Authorization: Bearer {t}\r\n"));
         }
         let payload = match body {
             Some((ct, b)) => {
-                head.push_str(&format!("Content-Type: {ct}\r\nContent-Length: {}\r\n", b.len()));
+                head.push_str(&format!(
+                    "Content-Type: {ct}\r\nContent-Length: {}\r\n",
+                    b.len()
+                ));
                 b
             }
             None => &[][..],
@@ -117,7 +137,13 @@ fn parse_response(raw: &[u8]) -> Option<Reply> {
         .headers
         .iter()
         .find(|h| h.name.eq_ignore_ascii_case("content-length"))
-        .and_then(|h| std::str::from_utf8(h.value).ok()?.trim().parse::<usize>().ok());
+        .and_then(|h| {
+            std::str::from_utf8(h.value)
+                .ok()?
+                .trim()
+                .parse::<usize>()
+                .ok()
+        });
     let rest = &raw[n..];
     let body = match len {
         Some(l) if l <= rest.len() => rest[..l].to_vec(),
@@ -146,10 +172,15 @@ mod tests {
 
     #[test]
     fn parses_responses_and_encodes_queries() {
-        let r = parse_response(b"HTTP/1.1 202 Accepted\r\nContent-Length: 13\r\n\r\n{\"targets\":3}").unwrap();
+        let r =
+            parse_response(b"HTTP/1.1 202 Accepted\r\nContent-Length: 13\r\n\r\n{\"targets\":3}")
+                .unwrap();
         assert_eq!(r.status, 202);
         assert_eq!(r.json().get("targets").unwrap().as_u64(), Some(3));
-        let r = parse_response(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 16\r\n\r\n{\"error\":\"nope\"}x").unwrap();
+        let r = parse_response(
+            b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 16\r\n\r\n{\"error\":\"nope\"}x",
+        )
+        .unwrap();
         assert_eq!(r.error_text(), "nope");
         assert!(parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\nshort").is_none());
         assert!(parse_response(b"garbage").is_none());

@@ -1,7 +1,8 @@
-//! The index from client id to slab slot: open addressing with linear probing over a `Vec<u32>`
-//! of slot numbers (4 bytes a bucket, at most 3/4 full), deletion by backward shift (no
-//! tombstones). The ids themselves live in the client records; the index asks for them through
-//! a closure, so it stores nothing but slot numbers.
+//! The index from client id to slab slot: open addressing with linear probing over a vector of
+//! buckets (a slot number and 32 bits of the id's hash: 8 bytes a bucket, at most 3/4 full),
+//! deletion by backward shift (no tombstones). The ids themselves live in the client records;
+//! the index asks for them through a closure, and only for buckets whose stored hash bits
+//! match, so a probe sequence touches the index's own memory, not a record per probe.
 //!
 //! Invariant: every live client's slot appears exactly once, reachable from its home bucket
 //! without crossing an empty bucket.
@@ -10,9 +11,20 @@ use crate::rand::hash_bytes;
 
 const EMPTY: u32 = u32::MAX;
 
+#[derive(Clone, Copy)]
+struct Bucket {
+    slot: u32,
+    tag: u32,
+}
+
+const FREE: Bucket = Bucket {
+    slot: EMPTY,
+    tag: 0,
+};
+
 /// Id → slot index.
 pub struct IdIndex {
-    buckets: Vec<u32>,
+    buckets: Vec<Bucket>,
     len: usize,
     seed: u64,
 }
@@ -21,7 +33,7 @@ impl IdIndex {
     /// An empty index whose hash is keyed by `seed`.
     pub fn new(seed: u64) -> IdIndex {
         IdIndex {
-            buckets: vec![EMPTY; 16],
+            buckets: vec![FREE; 16],
             len: 0,
             seed,
         }
@@ -34,24 +46,26 @@ impl IdIndex {
 
     /// Bytes of memory held (for the memory report).
     pub fn heap_bytes(&self) -> usize {
-        self.buckets.capacity() * 4
+        self.buckets.capacity() * std::mem::size_of::<Bucket>()
     }
 
-    fn home(&self, id: &[u8]) -> usize {
-        (hash_bytes(self.seed, id) as usize) & (self.buckets.len() - 1)
+    /// Home bucket and tag of an id: the low bits pick the bucket, the high 32 bits are kept.
+    fn hash(&self, id: &[u8]) -> (usize, u32) {
+        let h = hash_bytes(self.seed, id);
+        ((h as usize) & (self.buckets.len() - 1), (h >> 32) as u32)
     }
 
     /// The slot of `id`, if present. `id_of` gives the id stored in a slot.
     pub fn find<'c>(&self, id: &[u8], id_of: impl Fn(u32) -> &'c [u8]) -> Option<u32> {
         let mask = self.buckets.len() - 1;
-        let mut b = self.home(id);
+        let (mut b, tag) = self.hash(id);
         loop {
-            let slot = self.buckets[b];
-            if slot == EMPTY {
+            let bucket = self.buckets[b];
+            if bucket.slot == EMPTY {
                 return None;
             }
-            if id_of(slot) == id {
-                return Some(slot);
+            if bucket.tag == tag && id_of(bucket.slot) == id {
+                return Some(bucket.slot);
             }
             b = (b + 1) & mask;
         }
@@ -63,24 +77,24 @@ impl IdIndex {
             self.grow(&id_of);
         }
         let mask = self.buckets.len() - 1;
-        let mut b = self.home(id);
-        while self.buckets[b] != EMPTY {
+        let (mut b, tag) = self.hash(id);
+        while self.buckets[b].slot != EMPTY {
             b = (b + 1) & mask;
         }
-        self.buckets[b] = slot;
+        self.buckets[b] = Bucket { slot, tag };
         self.len += 1;
     }
 
     /// Remove `id` (a no-op when absent).
     pub fn remove<'c>(&mut self, id: &[u8], id_of: impl Fn(u32) -> &'c [u8]) {
         let mask = self.buckets.len() - 1;
-        let mut b = self.home(id);
+        let (mut b, tag) = self.hash(id);
         loop {
-            let slot = self.buckets[b];
-            if slot == EMPTY {
+            let bucket = self.buckets[b];
+            if bucket.slot == EMPTY {
                 return;
             }
-            if id_of(slot) == id {
+            if bucket.tag == tag && id_of(bucket.slot) == id {
                 break;
             }
             b = (b + 1) & mask;
@@ -91,35 +105,39 @@ impl IdIndex {
         let mut j = b;
         loop {
             j = (j + 1) & mask;
-            let slot = self.buckets[j];
-            if slot == EMPTY {
+            let bucket = self.buckets[j];
+            if bucket.slot == EMPTY {
                 break;
             }
-            let home = self.home(id_of(slot));
+            // The home bucket needs the full hash: recompute it from the id (removal is rare).
+            let home = self.hash(id_of(bucket.slot)).0;
             let stays = if hole <= j {
                 hole < home && home <= j
             } else {
                 hole < home || home <= j
             };
             if !stays {
-                self.buckets[hole] = slot;
+                self.buckets[hole] = bucket;
                 hole = j;
             }
         }
-        self.buckets[hole] = EMPTY;
+        self.buckets[hole] = FREE;
         self.len -= 1;
     }
 
     fn grow<'c>(&mut self, id_of: &impl Fn(u32) -> &'c [u8]) {
-        let doubled = vec![EMPTY; self.buckets.len() * 2];
+        let doubled = vec![FREE; self.buckets.len() * 2];
         let old = std::mem::replace(&mut self.buckets, doubled);
         let mask = self.buckets.len() - 1;
-        for slot in old.into_iter().filter(|&s| s != EMPTY) {
-            let mut b = self.home(id_of(slot));
-            while self.buckets[b] != EMPTY {
+        for bucket in old.into_iter().filter(|b| b.slot != EMPTY) {
+            let (mut b, tag) = self.hash(id_of(bucket.slot));
+            while self.buckets[b].slot != EMPTY {
                 b = (b + 1) & mask;
             }
-            self.buckets[b] = slot;
+            self.buckets[b] = Bucket {
+                slot: bucket.slot,
+                tag,
+            };
         }
     }
 }
@@ -157,6 +175,6 @@ mod tests {
                 model.contains_key(&(s as u32)).then_some(s as u32)
             );
         }
-        assert!(idx.heap_bytes() <= 4 * 4 * 3000);
+        assert!(idx.heap_bytes() <= 8 * 4 * 3000);
     }
 }

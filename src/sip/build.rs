@@ -99,8 +99,21 @@ impl<'o> Writer<'o> {
 
     /// Append an IP address (IPv6 without brackets).
     pub fn push_ip(&mut self, ip: IpAddr) -> &mut Self {
-        // Writing into a Vec cannot fail.
-        let _ = write!(self.out, "{ip}");
+        match ip {
+            // The common case without the formatting machinery.
+            IpAddr::V4(v4) => {
+                for (i, o) in v4.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        self.push(b".");
+                    }
+                    self.push_u64(o as u64);
+                }
+            }
+            // Writing into a Vec cannot fail.
+            IpAddr::V6(v6) => {
+                let _ = write!(self.out, "{v6}");
+            }
+        }
         self
     }
 
@@ -158,14 +171,19 @@ pub fn response_to(
     reason: &[u8],
     opts: &ResponseOpts<'_>,
 ) {
-    // A validated message has every header `response_to_raw` needs.
-    let _ = response_to_raw(w, req.raw(), code, reason, opts);
+    // The views were parsed during validation: reuse them rather than parse again.
+    let views = Views {
+        via: Some(*req.via()),
+        to_lacks_tag: req.to().tag().is_none(),
+        cseq: Some(req.cseq()),
+    };
+    write_response(w, req.raw(), &views, code, reason, opts);
 }
 
 /// Like [`response_to`] for a message that framed but failed validation (to answer it with
 /// 400): headers are copied as they are, the top Via is rebuilt only when it parses, and a To
-/// tag is added only when To parses without one. Returns false (having written a partial
-/// message) when Via, From, To, Call-ID or CSeq is missing: such a request cannot be answered.
+/// tag is added only when To parses without one. Returns false (writing nothing) when Via,
+/// From, To, Call-ID or CSeq is missing: such a request cannot be answered.
 pub fn response_to_raw(
     w: &mut Writer<'_>,
     req: &RawMessage<'_>,
@@ -180,14 +198,38 @@ pub fn response_to_raw(
     {
         return false;
     }
+    let views = Views {
+        via: req.via().ok(),
+        to_lacks_tag: req.to().is_ok_and(|t| t.tag().is_none()),
+        cseq: req.cseq().ok(),
+    };
+    write_response(w, req, &views, code, reason, opts);
+    true
+}
+
+/// What the response needs parsed from the request.
+struct Views<'a> {
+    via: Option<Via<'a>>,
+    to_lacks_tag: bool,
+    cseq: Option<super::values::CSeq<'a>>,
+}
+
+fn write_response(
+    w: &mut Writer<'_>,
+    req: &RawMessage<'_>,
+    views: &Views<'_>,
+    code: u16,
+    reason: &[u8],
+    opts: &ResponseOpts<'_>,
+) {
+    use HeaderName::*;
     w.status_line(code, reason);
-    let top = req.via().ok();
     let mut first_line = true;
     for h in req.headers_named(Via) {
         w.begin("Via");
-        match (first_line, top) {
+        match (first_line, &views.via) {
             (true, Some(top)) => {
-                write_top_via(w, &top, opts.source);
+                write_top_via(w, top, opts.source);
                 // The rest of the first Via line, after the top value (", other, values").
                 let skip = (top.at() + top.raw().len()).saturating_sub(h.at);
                 w.push(h.value.get(skip..).unwrap_or(&[]));
@@ -202,7 +244,7 @@ pub fn response_to_raw(
     for name in [From, To, CallId] {
         if let Some(h) = req.header(name) {
             w.begin(name.as_str()).push(h.value);
-            if name == To && req.to().is_ok_and(|t| t.tag().is_none()) {
+            if name == To && views.to_lacks_tag {
                 if let Some(tag) = opts.to_tag {
                     w.push(b";tag=").push(tag);
                 }
@@ -210,16 +252,15 @@ pub fn response_to_raw(
             w.end();
         }
     }
-    match req.cseq() {
-        Ok(cseq) => w
+    match views.cseq {
+        Some(cseq) => w
             .begin("CSeq")
             .push_u64(cseq.seq as u64)
             .push(b" ")
             .push(cseq.method)
             .end(),
-        Err(_) => w.header("CSeq", req.header(CSeq).map_or(&[][..], |h| h.value)),
+        None => w.header("CSeq", req.header(CSeq).map_or(&[][..], |h| h.value)),
     };
-    true
 }
 
 /// The top Via, rebuilt from its parts with `received`/`rport` set from the source address.

@@ -562,9 +562,8 @@ impl<'a> RawMessage<'a> {
     }
 
     /// Every Contact element (`*` or an address), across all Contact lines.
-    pub fn contacts(&self) -> impl Iterator<Item = Result<Contact<'a>, ParseError>> + '_ {
-        self.values(HeaderName::Contact)
-            .map(|r| r.and_then(|(v, at)| Contact::parse(v, at)))
+    pub fn contacts(&self) -> Items<'_, 'a, Contact<'a>> {
+        Items::new(self, HeaderName::Contact, Contact::parse_item)
     }
 
     /// The Expires header, if present.
