@@ -86,12 +86,8 @@ impl ServerShell {
         let mut sock = UdpSocket::from_std(bind_udp(opts.sip, opts.socket_buffer)?);
         poll.registry()
             .register(&mut sock, SIP, Interest::READABLE | Interest::WRITABLE)?;
-        let admin = AdminListener::bind(
-            opts.admin,
-            poll.registry(),
-            ADMIN_BASE,
-            opts.admin_limits,
-        )?;
+        let admin =
+            AdminListener::bind(opts.admin, poll.registry(), ADMIN_BASE, opts.admin_limits)?;
         cfg.sip_addr = sock.local_addr()?;
         if cfg.domain.is_empty() {
             cfg.domain = cfg.sip_addr.ip().to_string();
