@@ -39,7 +39,7 @@
 mod dedupe;
 mod incoming;
 mod profile;
-// pub mod shell;
+pub mod shell;
 mod txn;
 mod wire;
 
