@@ -6,8 +6,10 @@
 //! the [`Application`]. A stop source (the read end of a signal pipe) makes it deregister
 //! and return once the deregistration is answered or a bounded wait has passed.
 //!
-//! The one debugging aid, `drop_first`, discards the first N MESSAGE datagrams before the agent
-//! sees them, to force the server to retransmit (used by the end-to-end tests).
+//! Two debugging aids make the server retransmit (used by the end-to-end tests): `drop_first`
+//! discards the first N MESSAGE datagrams before the agent sees them, `drop_answers` discards
+//! the agent's answers to the first N MESSAGEs it handles (so retransmissions reach it and are
+//! recognised as duplicates).
 
 use std::io::{self, Read};
 use std::net::SocketAddr;
@@ -39,8 +41,11 @@ pub trait Application {
 pub struct ShellOptions {
     /// After a stop request, how long to wait for the deregistration's answer.
     pub stop_wait: Duration,
-    /// Debugging: discard the first N MESSAGE datagrams.
+    /// Debugging: discard the first N MESSAGE datagrams (the server retransmits them).
     pub drop_first: u32,
+    /// Debugging: discard the answers to the first N MESSAGEs that reach the agent (the
+    /// server retransmits; the agent answers again but delivers once).
+    pub drop_answers: u32,
 }
 
 impl Default for ShellOptions {
@@ -48,6 +53,7 @@ impl Default for ShellOptions {
         ShellOptions {
             stop_wait: Duration::from_secs(2),
             drop_first: 0,
+            drop_answers: 0,
         }
     }
 }
@@ -215,6 +221,16 @@ impl ClientShell {
             let now = self.now();
             if let Some(d) = self.agent.handle_datagram(&self.profile, now, src, bytes) {
                 app.delivery(&d);
+            }
+            if self.opts.drop_answers > 0 && bytes.starts_with(b"MESSAGE ") {
+                // Answers leave first, so this is the MESSAGE's answer.
+                if self.agent.poll_transmit(&self.profile, out).is_some() {
+                    self.opts.drop_answers -= 1;
+                    log::info!(
+                        "{}: dropped our answer to a MESSAGE (--drop-answers)",
+                        self.agent.id()
+                    );
+                }
             }
             self.flush(out);
         }

@@ -80,6 +80,12 @@ fn options() -> getopts::Options {
         "debugging: ignore the first N MESSAGEs (forces retransmissions)",
         "N",
     );
+    o.optopt(
+        "",
+        "drop-answers",
+        "debugging: drop our answers to the first N MESSAGEs (retransmissions then arrive)",
+        "N",
+    );
     o.optopt("", "seed", "random seed (default: from the clock)", "N");
     o
 }
@@ -266,6 +272,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), CliError> {
     };
     let shell_opts = ShellOptions {
         drop_first: opt_value(&m, "drop-first", 0)?,
+        drop_answers: opt_value(&m, "drop-answers", 0)?,
         ..ShellOptions::default()
     };
     let seed = opt_value(&m, "seed", unix_ms() ^ (std::process::id() as u64) << 32)?;
