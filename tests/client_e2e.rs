@@ -234,7 +234,7 @@ fn push_reaches_each_client_once_and_sigterm_deregisters() {
     // e2e-1 loses its first answer: the retransmitted MESSAGE must be answered, not printed.
     let (c1, out1) = start_client(&mut children, &server, "e2e-1", &["--drop-answers", "1"]);
     // e2e-2 never sees the first MESSAGE: the server must retransmit it.
-    let (_c2, out2) = start_client(&mut children, &server, "e2e-2", &["--drop-first", "1"]);
+    let (c2, out2) = start_client(&mut children, &server, "e2e-2", &["--drop-first", "1"]);
     let five = Duration::from_secs(5);
     wait_for_status(&server.admin, "/v1/clients/e2e-1", 200, five);
     wait_for_status(&server.admin, "/v1/clients/e2e-2", 200, five);
@@ -305,6 +305,35 @@ fn push_reaches_each_client_once_and_sigterm_deregisters() {
     assert!(status.success(), "client exit: {status:?}");
     wait_for_status(&server.admin, "/v1/clients/e2e-1", 404, five);
     wait_for_status(&server.admin, "/v1/clients/e2e-2", 200, five);
+
+    // A client that dies without deregistering never acks: --wait ends at the TTL, exit 1.
+    children.get(c2).kill().unwrap();
+    wait_exit(children.get(c2), five);
+    let out = run(
+        &[
+            "push",
+            "--admin",
+            &server.admin,
+            "--client",
+            "e2e-2",
+            "--ttl",
+            "1",
+            "--wait",
+            "x",
+        ],
+        Duration::from_secs(10),
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let id = stdout.lines().next().unwrap_or("");
+    assert_eq!(
+        stdout.lines().nth(1),
+        Some(format!("{id}: 0/1 acked, 0 pending, 0 failed, 1 expired").as_str())
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "sippush: 1 of 1 targets did not acknowledge"
+    );
 }
 
 fn one_error_line(out: &Output) -> String {

@@ -124,7 +124,7 @@ impl ClientShell {
     }
 
     /// Register and run until `stop` becomes readable (a signal arrived), then deregister and
-    /// return when that is answered or `stop_wait` has passed.
+    /// return when that is answered or `stop_wait` has passed (or at once on a second signal).
     pub fn run(
         &mut self,
         mut stop: Option<UnixStream>,
@@ -176,9 +176,13 @@ impl ClientShell {
                 Err(e) => return Err(e),
             }
             for ev in events.iter() {
-                if ev.token() == STOP && stopping.is_none() {
+                if ev.token() == STOP {
                     if let Some(s) = stop.as_mut() {
                         drain(s);
+                    }
+                    if stopping.is_some() {
+                        log::warn!("{}: second signal: exiting now", self.agent.id());
+                        return Ok(());
                     }
                     let now = self.now();
                     log::info!("{}: stopping: deregistering", self.agent.id());
@@ -249,9 +253,9 @@ impl ClientShell {
 
     /// Log the agent's events; returns true once the deregistration has ended.
     fn report_events(&mut self, registered: &mut bool) -> bool {
-        let id = self.agent.id().to_string();
         let mut deregistered = false;
         while let Some(e) = self.agent.poll_event() {
+            let id = self.agent.id();
             match e {
                 Event::Registered { granted_s } if !*registered => {
                     *registered = true;
