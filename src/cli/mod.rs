@@ -4,7 +4,10 @@
 //! (0 success, 1 failure of the task, 2 usage error). Each command lives in its own module
 //! and does its own I/O; protocol logic lives in the sans-I/O cores.
 
+mod admin_client;
+mod client;
 mod parse_cmd;
+mod push;
 pub(crate) mod serve;
 
 use std::fmt;
@@ -55,6 +58,9 @@ const USAGE: &str = "usage: sippush <command> [options]
 
 commands:
   serve                 run the push server (SIP on udp 127.0.0.1:5060, admin on 127.0.0.1:8080)
+  client                register as a client and print the control messages pushed to it
+  push PAYLOAD|-        submit a control message on the admin API (--wait follows delivery)
+  status ID             show the delivery status of a message
   parse FILE|-          parse one SIP message and explain it (exit 1 when invalid)
   bench parser          measure the SIP parser against httparse
 
@@ -74,6 +80,9 @@ pub fn run(args: &[String], allocs: AllocCounter) -> i32 {
         }
         Some("parse") => parse_cmd::run(&args[1..]),
         Some("serve") => serve::run(&args[1..]),
+        Some("client") => client::run(&args[1..]),
+        Some("push") => push::run_push(&args[1..]),
+        Some("status") => push::run_status(&args[1..]),
         Some("bench") => crate::bench::run(&args[1..], allocs),
         Some(other) => Err(CliError::usage(format!(
             "unknown command '{other}' (try `sippush --help`)"
