@@ -120,7 +120,7 @@ impl Agent {
         self.txn.clear();
         match kind {
             // Any final answer shows the server is there.
-            Kind::Options => {}
+            Kind::Options => self.push_event(Event::HeartbeatAnswered),
             Kind::Deregister => {
                 self.state = State::Stopped;
                 self.push_event(Event::Deregistered);

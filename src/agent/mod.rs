@@ -97,6 +97,8 @@ pub enum Event {
     },
     /// The deregistration after [`Agent::stop`] was answered, or given up after Timer F.
     Deregistered,
+    /// An OPTIONS heartbeat got a final answer.
+    HeartbeatAnswered,
 }
 
 /// Where the agent stands.
@@ -328,6 +330,17 @@ impl Agent {
                 self.start_txn(p, now, Kind::Options);
             }
         }
+    }
+
+    /// Send an OPTIONS heartbeat now, out of schedule (the load generator measures how many
+    /// heartbeats a server handles). Ignored unless registered and idle; returns whether one
+    /// was started.
+    pub fn heartbeat_now(&mut self, p: &Profile, now: u64) -> bool {
+        if self.state != State::Registered || self.txn.kind.is_some() {
+            return false;
+        }
+        self.start_txn(p, now, Kind::Options);
+        true
     }
 
     /// When [`Agent::handle_timeout`] must be called next (virtual ms), if ever.

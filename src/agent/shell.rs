@@ -282,6 +282,7 @@ impl ClientShell {
                     log::info!("{id}: deregistered");
                     deregistered = true;
                 }
+                Event::HeartbeatAnswered => log::debug!("{id}: heartbeat answered"),
             }
         }
         deregistered

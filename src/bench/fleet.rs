@@ -17,7 +17,7 @@ use mio::{Events, Interest, Poll, Token};
 use super::stats::Histogram;
 use crate::agent::{Agent, Event, Profile};
 use crate::rand::Rng;
-use crate::sip::{self, Header, MAX_HEADERS, StartLine};
+use crate::sip;
 use crate::timer::{TimerKey, Wheel};
 
 /// The id of simulated client `i`.
@@ -74,21 +74,41 @@ pub struct Fleet {
 
 impl Fleet {
     /// `n` agents over `sockets` sockets bound to 127.0.0.1, classes assigned round-robin.
-    pub fn new(profile: Profile, n: usize, sockets: usize, classes: &[String], loss: f64, seed: u64) -> io::Result<Fleet> {
+    pub fn new(
+        profile: Profile,
+        n: usize,
+        sockets: usize,
+        classes: &[String],
+        loss: f64,
+        seed: u64,
+    ) -> io::Result<Fleet> {
         let poll = Poll::new()?;
         let mut socks = Vec::with_capacity(sockets);
         for k in 0..sockets.max(1) {
             let s = crate::server::shell::bind_udp(SocketAddr::from(([127, 0, 0, 1], 0)), 8 << 20)?;
             let mut s = UdpSocket::from_std(s);
-            poll.registry().register(&mut s, Token(k), Interest::READABLE | Interest::WRITABLE)?;
+            poll.registry()
+                .register(&mut s, Token(k), Interest::READABLE | Interest::WRITABLE)?;
             socks.push(s);
         }
-        let locals: Vec<SocketAddr> = socks.iter().map(|s| s.local_addr()).collect::<io::Result<_>>()?;
+        let locals: Vec<SocketAddr> = socks
+            .iter()
+            .map(|s| s.local_addr())
+            .collect::<io::Result<_>>()?;
         let mut rng = Rng::new(seed);
         let mut agents = Vec::with_capacity(n);
         for i in 0..n {
-            let class: Vec<&str> = if classes.is_empty() { Vec::new() } else { vec![classes[i % classes.len()].as_str()] };
-            agents.push(Agent::new(&client_id(i), &class, locals[i % locals.len()], rng.next_u64()));
+            let class: Vec<&str> = if classes.is_empty() {
+                Vec::new()
+            } else {
+                vec![classes[i % classes.len()].as_str()]
+            };
+            agents.push(Agent::new(
+                &client_id(i),
+                &class,
+                locals[i % locals.len()],
+                rng.next_u64(),
+            ));
         }
         Ok(Fleet {
             profile,
@@ -113,16 +133,6 @@ impl Fleet {
         })
     }
 
-    /// Number of agents.
-    pub fn len(&self) -> usize {
-        self.agents.len()
-    }
-
-    /// True without agents.
-    pub fn is_empty(&self) -> bool {
-        self.agents.is_empty()
-    }
-
     /// The fleet's clock (ms).
     pub fn now(&self) -> u64 {
         self.start.elapsed().as_millis() as u64
@@ -130,7 +140,9 @@ impl Fleet {
 
     /// Seconds from `t0` to the last first-time delivery, if any came after it.
     pub fn last_delivery_secs(&self, t0: Instant) -> Option<f64> {
-        self.last_delivery.filter(|&t| t >= t0).map(|t| (t - t0).as_secs_f64())
+        self.last_delivery
+            .filter(|&t| t >= t0)
+            .map(|t| (t - t0).as_secs_f64())
     }
 
     /// Start agent `i` (its first REGISTER).
@@ -140,18 +152,25 @@ impl Fleet {
         self.after(i);
     }
 
-    /// Make agent `i` send an OPTIONS heartbeat now.
-    pub fn heartbeat(&mut self, i: usize) {
+    /// Make agent `i` send an OPTIONS heartbeat now; false when it is busy.
+    pub fn heartbeat(&mut self, i: usize) -> bool {
         let now = self.now();
-        self.agents[i].heartbeat_now(&self.profile, now);
+        let started = self.agents[i].heartbeat_now(&self.profile, now);
         self.after(i);
+        started
     }
 
     /// Run the loop once: wait at most `max_wait_ms` for I/O, handle it and due timers.
     pub fn turn(&mut self, max_wait_ms: u64) -> io::Result<()> {
         let now = self.now();
-        let wait = self.wheel.next_deadline().map_or(max_wait_ms, |d| d.saturating_sub(now).min(max_wait_ms));
-        self.poll.poll(&mut self.events, Some(std::time::Duration::from_millis(wait)))?;
+        let wait = self
+            .wheel
+            .next_deadline()
+            .map_or(max_wait_ms, |d| d.saturating_sub(now).min(max_wait_ms));
+        self.poll.poll(
+            &mut self.events,
+            Some(std::time::Duration::from_millis(wait)),
+        )?;
         let mut ready = std::mem::take(&mut self.ready);
         ready.clear();
         ready.extend(self.events.iter().map(|e| e.token().0));
@@ -193,14 +212,24 @@ impl Fleet {
                 self.stats.dropped += 1;
                 continue;
             }
-            let now = self.start.elapsed().as_millis() as u64;
             let micros = self.start.elapsed().as_micros() as u64;
-            if let Some(d) = self.agents[i].handle_datagram(&self.profile, now, src, bytes) {
+            let now = micros / 1000;
+            // The answer goes straight into the shared output buffer: agents hold no outbox.
+            let (delivery, answer_to) =
+                self.agents[i].handle_datagram_with(&self.profile, now, src, bytes, &mut self.out);
+            if let Some(d) = delivery {
                 self.stats.delivered += 1;
                 self.last_delivery = Some(Instant::now());
-                if let Some((_, t)) = self.submitted.iter().find(|(id, _)| id.as_slice() == d.push_id) {
+                if let Some((_, t)) = self
+                    .submitted
+                    .iter()
+                    .find(|(id, _)| id.as_slice() == d.push_id)
+                {
                     self.latency.record(micros.saturating_sub(*t * 1000));
                 }
+            }
+            if let Some(dest) = answer_to {
+                self.send(i % self.socks.len(), dest);
             }
             self.after(i);
         }
@@ -246,7 +275,9 @@ impl Fleet {
         }
         match self.socks[k].send_to(&self.out, dest) {
             Ok(_) => self.stats.datagrams_out += 1,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.backlog[k].push_back((self.out.clone(), dest)),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.backlog[k].push_back((self.out.clone(), dest))
+            }
             Err(_) => {}
         }
     }
@@ -268,16 +299,48 @@ impl Fleet {
     }
 }
 
-/// The agent a datagram is for: a request (the server's MESSAGE) names it in its Request-URI,
-/// a response (to the agent's REGISTER or OPTIONS) in its From URI. Returns the index and
-/// whether it is a MESSAGE.
+/// The agent a datagram is for, found without parsing the whole message (the agent parses it
+/// anyway): a request from the server names the client in its Request-URI (`METHOD sip:b<i>@`),
+/// a response to the client's REGISTER or OPTIONS in its From URI, which the server copies
+/// from the request. Returns the index and whether it is a MESSAGE.
 fn route(bytes: &[u8]) -> Option<(usize, bool)> {
-    let mut hs = [Header::EMPTY; MAX_HEADERS];
-    let raw = sip::parse_raw(bytes, &mut hs).ok()?;
-    let (user, is_message) = match raw.start() {
-        StartLine::Request { method, .. } => (raw.request_uri()?.ok()?.user()?, method == b"MESSAGE"),
-        StartLine::Response { .. } => (raw.from().ok()?.uri.user()?, false),
+    let (is_message, after) = if bytes.starts_with(b"SIP/2.0 ") {
+        let from = find(bytes, b"\r\nFrom:")?;
+        (false, from + find(&bytes[from..], b"sip:b")? + 5)
+    } else {
+        let line_end = find(bytes, b"\r\n")?;
+        let uri = find(&bytes[..line_end], b" sip:b")? + 6;
+        (bytes.starts_with(b"MESSAGE "), uri)
     };
-    let digits = user.strip_prefix(b"b")?;
-    Some((sip::chars::parse_digits(digits, u32::MAX as u64)? as usize, is_message))
+    let digits = bytes[after..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    let i = sip::chars::parse_digits(&bytes[after..after + digits], u32::MAX as u64)?;
+    Some((i as usize, is_message))
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route;
+
+    #[test]
+    fn routes_by_request_uri_or_from() {
+        assert_eq!(
+            route(b"MESSAGE sip:b42@127.0.0.1:5000 SIP/2.0\r\nVia: x\r\n\r\n"),
+            Some((42, true))
+        );
+        assert_eq!(route(b"OPTIONS sip:b7@h SIP/2.0\r\n\r\n"), Some((7, false)));
+        assert_eq!(
+            route(b"SIP/2.0 200 OK\r\nVia: x\r\nFrom: <sip:b123@h>;tag=1\r\n\r\n"),
+            Some((123, false))
+        );
+        assert_eq!(route(b"SIP/2.0 200 OK\r\nVia: x\r\n\r\n"), None);
+        assert_eq!(route(b"MESSAGE sip:x@h SIP/2.0\r\n"), None);
+        assert_eq!(route(b""), None);
+    }
 }

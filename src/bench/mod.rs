@@ -1,9 +1,11 @@
 //! `sippush bench`: measurements printed as figures (never timed tests).
 //!
-//! `bench parser` measures the SIP parser; the load generator (`bench` without a
-//! sub-benchmark) is added by the client-side work.
+//! `bench parser` measures the SIP parser; `bench [options]` is the load generator.
 
+mod fleet;
+mod load;
 mod parser;
+mod stats;
 
 use crate::cli::{AllocCounter, CliError};
 
@@ -11,9 +13,9 @@ use crate::cli::{AllocCounter, CliError};
 pub fn run(args: &[String], allocs: AllocCounter) -> Result<(), CliError> {
     match args.first().map(String::as_str) {
         Some("parser") => parser::run(&args[1..], allocs),
-        Some(other) => Err(CliError::usage(format!(
-            "unknown benchmark '{other}' (available: parser)"
+        Some(other) if !other.starts_with('-') => Err(CliError::usage(format!(
+            "unknown benchmark '{other}' (`sippush bench [options]` or `sippush bench parser`)"
         ))),
-        None => Err(CliError::usage("usage: sippush bench parser [--json]")),
+        _ => load::run(args),
     }
 }

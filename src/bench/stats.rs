@@ -1,8 +1,6 @@
 //! Measurement helpers for the load generator: a fixed-bucket latency histogram (no allocation
 //! per sample), per-thread CPU time and process memory from /proc, and CPU pinning.
 
-use std::time::Duration;
-
 /// Sub-buckets per power of two: values are kept to within 1/16 (6%).
 const SUB: usize = 16;
 const BUCKETS: usize = 64 * SUB;
@@ -16,7 +14,11 @@ pub struct Histogram {
 
 impl Default for Histogram {
     fn default() -> Self {
-        Histogram { counts: Box::new([0; BUCKETS]), total: 0, max: 0 }
+        Histogram {
+            counts: Box::new([0; BUCKETS]),
+            total: 0,
+            max: 0,
+        }
     }
 }
 
@@ -45,11 +47,6 @@ impl Histogram {
         self.counts[bucket(micros)] += 1;
         self.total += 1;
         self.max = self.max.max(micros);
-    }
-
-    /// Number of values recorded.
-    pub fn count(&self) -> u64 {
-        self.total
     }
 
     /// The largest value recorded.
@@ -110,11 +107,6 @@ pub fn cpus() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// Seconds as f64.
-pub fn secs(d: Duration) -> f64 {
-    d.as_secs_f64()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,10 +119,13 @@ mod tests {
         }
         for (q, want) in [(0.5, 5_000u64), (0.9, 9_000), (0.99, 9_900)] {
             let got = h.quantile(q);
-            assert!(got <= want && got as f64 >= want as f64 * 0.93, "q{q}: {got} vs {want}");
+            assert!(
+                got <= want && got as f64 >= want as f64 * 0.93,
+                "q{q}: {got} vs {want}"
+            );
         }
         assert_eq!(h.max(), 10_000);
-        assert_eq!(h.count(), 10_000);
+        assert_eq!(h.total, 10_000);
         assert_eq!(h.quantile(1.0), 10_000.min(lower_bound(bucket(10_000))));
         for v in [0u64, 1, 15, 16, 17, 1000, 1 << 40, u64::MAX] {
             assert!(lower_bound(bucket(v)) <= v, "{v}");

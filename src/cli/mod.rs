@@ -4,7 +4,6 @@
 //! (0 success, 1 failure of the task, 2 usage error). Each command lives in its own module
 //! and does its own I/O; protocol logic lives in the sans-I/O cores.
 
-mod admin_client;
 mod client;
 mod parse_cmd;
 mod push;

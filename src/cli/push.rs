@@ -10,8 +10,8 @@
 use std::io::{IsTerminal, Read, Write};
 use std::time::{Duration, Instant};
 
-use super::admin_client::{AdminClient, AdminError, percent_encode};
 use super::{CliError, parse_opts};
+use crate::admin::client::{AdminClient, AdminError, percent_encode};
 use crate::json::Value;
 
 const PUSH_BRIEF: &str = "usage: sippush push [options] PAYLOAD|-
