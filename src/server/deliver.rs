@@ -578,11 +578,17 @@ fn write_message(w: &mut Writer<'_>, m: &MessageParts<'_>) -> usize {
         .push(b";rport")
         .end();
     w.header("Max-Forwards", b"70");
+    // RFC 3261 §8.1.1.3: a new From tag for every request outside a dialog.
     w.begin("From")
         .push(b"<sip:sippush@")
         .push_hostport(m.local)
         .push(b">;tag=sp");
-    push_boot(w, m.boot).end();
+    push_boot(w, m.boot)
+        .push(b"-")
+        .push_hex(index as u64)
+        .push(b"-")
+        .push_hex(generation as u64)
+        .end();
     w.begin("To")
         .push(b"<sip:")
         .push(m.id)

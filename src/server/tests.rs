@@ -1023,7 +1023,7 @@ fn largest_message_is_exactly_the_limit() {
     assert!(m.bytes.len() <= 1300, "{}", m.bytes.len());
     // The bound allows for the widest transaction numbers a retransmission may carry.
     assert!(
-        m.bytes.len() >= 1300 - 40,
+        m.bytes.len() >= 1300 - 64,
         "bound is tight: {}",
         m.bytes.len()
     );
