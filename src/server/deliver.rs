@@ -43,6 +43,9 @@ pub(super) struct Queue {
     inflight: Option<TxnKey>,
     in_ready: bool,
     park_timer: TimerKey,
+    /// Where the client's MESSAGEs go, kept while it has deliveries so that a send does not
+    /// parse its Contact (updated whenever its binding or source changes).
+    dest: SocketAddr,
 }
 
 /// A MESSAGE client transaction.
@@ -65,6 +68,7 @@ impl Server {
         let qk = match self.queues.handle_at(c.queue) {
             Some(qk) if c.queue != NO_QUEUE => qk,
             _ => {
+                let dest = destination(c.route_to_source, c.contact(), c.source.into());
                 let qk = self.queues.insert(Queue {
                     client: Some(ck),
                     parked_id: None,
@@ -74,6 +78,7 @@ impl Server {
                     inflight: None,
                     in_ready: false,
                     park_timer: TimerKey::DANGLING,
+                    dest,
                 });
                 if let Some(c) = self.reg.get_mut(ck) {
                     c.queue = qk.index();
@@ -348,7 +353,7 @@ impl Server {
         let q = self.queues.get(t.queue)?;
         let c = self.reg.get(q.client?)?;
         let p = self.pushes.get(t.push)?;
-        let dest = destination(c.route_to_source, c.contact(), c.source.into());
+        let dest = q.dest;
         let mut w = Writer::new(buf);
         write_message(
             &mut w,
@@ -430,6 +435,22 @@ impl Server {
         }
     }
 
+    /// The client's binding or source changed: its pending MESSAGEs go to the new place.
+    pub(super) fn refresh_destination(&mut self, key: ClientKey) {
+        let Some(c) = self.reg.get(key) else { return };
+        if c.queue == NO_QUEUE {
+            return;
+        }
+        let dest = destination(c.route_to_source, c.contact(), c.source.into());
+        if let Some(q) = self
+            .queues
+            .handle_at(c.queue)
+            .and_then(|qk| self.queues.get_mut(qk))
+        {
+            q.dest = dest;
+        }
+    }
+
     /// A client registered: adopt the queue parked under its id, if any, and resume.
     pub(super) fn unpark_queue_for(&mut self, key: ClientKey) {
         if self.parked.is_empty() {
@@ -442,7 +463,12 @@ impl Server {
         if let Some(c) = self.reg.get_mut(key) {
             c.queue = qk.index();
         }
+        let dest = self
+            .reg
+            .get(key)
+            .map(|c| destination(c.route_to_source, c.contact(), c.source.into()));
         if let Some(q) = self.queues.get_mut(qk) {
+            q.dest = dest.unwrap_or(q.dest);
             q.client = Some(key);
             q.parked_id = None;
             let t = std::mem::replace(&mut q.park_timer, TimerKey::DANGLING);

@@ -174,6 +174,8 @@ impl Server {
         self.schedule_expiry(key, existing.is_none());
         if existing.is_none() {
             self.unpark_queue_for(key);
+        } else {
+            self.refresh_destination(key);
         }
         RegAnswer::Ok(Some(key))
     }

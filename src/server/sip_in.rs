@@ -130,6 +130,7 @@ impl Server {
                     c.route_to_source = to_source;
                 }
                 self.metrics.heartbeats_options += 1;
+                self.refresh_destination(k);
             }
             None => self.metrics.options_unknown += 1,
         }
