@@ -111,7 +111,7 @@ pub fn scan_host(s: &[u8], i: usize) -> (usize, Option<HostType>) {
     while e < s.len() {
         let b = s[e];
         if b.is_ascii_digit() {
-            octet = octet * 10 + (b - b'0') as u32;
+            octet = octet.saturating_mul(10).saturating_add((b - b'0') as u32);
             label_len += 1;
         } else if b.is_ascii_alphabetic() || b == b'-' {
             ok &= !(label_len == 0 && b == b'-');
@@ -470,6 +470,14 @@ mod tests {
         assert_eq!(u.opaque(), b"+1-201-555-0123;phone-context=example.com");
         assert!(u.host_kind().is_none());
         assert_eq!(ok("urn:uuid:f81d4fae").scheme, Scheme::Other);
+    }
+
+    #[test]
+    fn overlong_numeric_hosts_are_errors_not_overflows() {
+        // Found by fuzzing: ten digits overflowed the octet accumulator.
+        assert_eq!(parse_host(b"8888888888", 0).unwrap_err().kind, ErrorKind::BadHost);
+        assert_eq!(Uri::parse(b"sip:9999999999", 0).unwrap_err().kind, ErrorKind::BadHost);
+        assert_eq!(Uri::parse(b"sip:1.2.3.99999999999999999999", 0).unwrap_err().kind, ErrorKind::BadHost);
     }
 
     #[test]
