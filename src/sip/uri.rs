@@ -111,7 +111,9 @@ pub fn scan_host(s: &[u8], i: usize) -> (usize, Option<HostType>) {
     while e < s.len() {
         let b = s[e];
         if b.is_ascii_digit() {
-            octet = octet * 10 + (b - b'0') as u32;
+            // Saturate: a long digit run is no octet (label_len says so) and must not
+            // overflow.
+            octet = (octet * 10 + (b - b'0') as u32).min(1000);
             label_len += 1;
         } else if b.is_ascii_alphabetic() || b == b'-' {
             ok &= !(label_len == 0 && b == b'-');
@@ -489,6 +491,13 @@ mod tests {
         assert_eq!(kind("sip:-a.com"), ErrorKind::BadHost);
         assert_eq!(kind("sip:a..com"), ErrorKind::BadHost);
         assert_eq!(kind("sip:a_b.com"), ErrorKind::BadHost);
+        // A digit run longer than u32 holds is a bad host, not an overflow panic.
+        assert_eq!(kind("sip:user@36893116892368931168921"), ErrorKind::BadHost);
+        assert_eq!(
+            kind("sip:1.2.3.36893116892368931168921"),
+            ErrorKind::BadHost
+        );
+        assert!(Uri::parse(b"sip:a.36893116892368931168921b.com", 0).is_ok());
         assert_eq!(kind("sip:x;=y"), ErrorKind::BadUri);
         assert_eq!(kind("sip:x?"), ErrorKind::BadUri);
         assert_eq!(kind("sip:x?a"), ErrorKind::BadUri);
