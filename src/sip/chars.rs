@@ -243,23 +243,38 @@ fn match_byte(x: u64, b: u8) -> u64 {
     y.wrapping_sub(LO) & !y & HI
 }
 
-/// Index of the first CR or LF at or after `from`: the only bytes a header value cannot hold
-/// outside a fold. Eight bytes at a time (SWAR), since values are most of a message.
-#[inline]
-pub fn find_cr_or_lf(s: &[u8], from: usize) -> Option<usize> {
+/// Bit 7 of each byte of the result is set where `x` has a byte below `n` (`n <= 0x80`; same
+/// lowest-byte exactness as [`match_byte`]).
+#[inline(always)]
+fn below(x: u64, n: u8) -> u64 {
+    x.wrapping_sub(LO * n as u64) & !x & HI
+}
+
+/// Index of the first byte at or after `from` whose word mask `hit` flags and which `is`
+/// confirms. A flagged byte that `is` rejects (a filter's false alarm) resumes the scan after
+/// it. Eight bytes at a time, then byte by byte for the tail.
+#[inline(always)]
+fn find_by(
+    s: &[u8],
+    from: usize,
+    hit: impl Fn(u64) -> u64,
+    is: impl Fn(u8) -> bool,
+) -> Option<usize> {
     let mut i = from;
-    while i + 8 <= s.len() {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&s[i..i + 8]);
-        let x = u64::from_le_bytes(w);
-        let m = match_byte(x, b'\r') | match_byte(x, b'\n');
-        if m != 0 {
-            return Some(i + (m.trailing_zeros() / 8) as usize);
+    while let Some(w) = s.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let m = hit(u64::from_le_bytes(*w));
+        if m == 0 {
+            i += 8;
+            continue;
         }
-        i += 8;
+        let k = i + (m.trailing_zeros() / 8) as usize;
+        if s.get(k).is_some_and(|&b| is(b)) {
+            return Some(k);
+        }
+        i = k + 1;
     }
     while i < s.len() {
-        if s[i] == b'\r' || s[i] == b'\n' {
+        if is(s[i]) {
             return Some(i);
         }
         i += 1;
@@ -267,26 +282,37 @@ pub fn find_cr_or_lf(s: &[u8], from: usize) -> Option<usize> {
     None
 }
 
+/// Index of the first CR or LF at or after `from`: the only bytes a header value cannot hold
+/// outside a fold. Eight bytes at a time (SWAR), since values are most of a message; one
+/// "below 0x0E" test flags both (and the rare TAB or control byte, skipped).
+#[inline]
+pub fn find_cr_or_lf(s: &[u8], from: usize) -> Option<usize> {
+    find_by(s, from, |x| below(x, 0x0e), |b| b == b'\r' || b == b'\n')
+}
+
 /// Index of the first `b` at or after `from`, eight bytes at a time.
 #[inline]
 pub fn find_byte(s: &[u8], from: usize, b: u8) -> Option<usize> {
-    let mut i = from;
-    while i + 8 <= s.len() {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&s[i..i + 8]);
-        let m = match_byte(u64::from_le_bytes(w), b);
-        if m != 0 {
-            return Some(i + (m.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    while i < s.len() {
-        if s[i] == b {
-            return Some(i);
-        }
-        i += 1;
-    }
-    None
+    find_by(s, from, |x| match_byte(x, b), |c| c == b)
+}
+
+/// Index of the first byte at or after `from` that is below `n` (`n <= 0x80`): white space
+/// and control bytes for `n = 0x21`.
+#[inline]
+pub fn find_below(s: &[u8], from: usize, n: u8) -> Option<usize> {
+    find_by(s, from, |x| below(x, n), |c| c < n)
+}
+
+/// Index of the first byte at or after `from` that is `:` or below 0x21: where a header name
+/// written without stray characters ends.
+#[inline]
+pub fn find_name_end(s: &[u8], from: usize) -> Option<usize> {
+    find_by(
+        s,
+        from,
+        |x| below(x, 0x21) | match_byte(x, b':'),
+        |c| c < 0x21 || c == b':',
+    )
 }
 
 #[cfg(test)]
@@ -303,7 +329,24 @@ mod swar_tests {
                         seed = seed
                             .wrapping_mul(6364136223846793005)
                             .wrapping_add(1442695040888963407);
-                        [b'a', b'\r', b'\n', 0x8d, 0x0c, b'@', 0xff, 0][(seed >> 60) as usize & 7]
+                        [
+                            b'a',
+                            b'\r',
+                            b'\n',
+                            0x8d,
+                            0x0c,
+                            b'@',
+                            0xff,
+                            0,
+                            b' ',
+                            b'\t',
+                            b':',
+                            0x20 + 0x80,
+                            0x21,
+                            0x0e,
+                            0x0d + 0x80,
+                            b'z',
+                        ][(seed >> 60) as usize & 15]
                     })
                     .collect();
                 for from in 0..=len {
@@ -314,6 +357,13 @@ mod swar_tests {
                     assert_eq!(find_cr_or_lf(&s, from), want, "{s:?} from {from}");
                     let want = s[from..].iter().position(|&b| b == b'@').map(|p| p + from);
                     assert_eq!(find_byte(&s, from, b'@'), want);
+                    let want = s[from..].iter().position(|&b| b < 0x21).map(|p| p + from);
+                    assert_eq!(find_below(&s, from, 0x21), want);
+                    let want = s[from..]
+                        .iter()
+                        .position(|&b| b < 0x21 || b == b':')
+                        .map(|p| p + from);
+                    assert_eq!(find_name_end(&s, from), want);
                 }
             }
         }

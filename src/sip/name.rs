@@ -47,6 +47,128 @@ pub enum HeaderName {
 /// How many distinct `HeaderName` values exist (for per-name index arrays).
 pub const NAME_COUNT: usize = HeaderName::Other as usize + 1;
 
+/// Every recognised name, in discriminant order (for the tables below).
+const ALL: [HeaderName; NAME_COUNT] = {
+    use HeaderName::*;
+    [
+        Via,
+        From,
+        To,
+        CallId,
+        CSeq,
+        Contact,
+        Expires,
+        ContentLength,
+        ContentType,
+        MaxForwards,
+        ContentEncoding,
+        Subject,
+        Supported,
+        Event,
+        AllowEvents,
+        ReferTo,
+        ReferredBy,
+        SessionExpires,
+        Identity,
+        RequestDisposition,
+        RejectContact,
+        AcceptContact,
+        Route,
+        RecordRoute,
+        Allow,
+        UserAgent,
+        Server,
+        PushId,
+        MinExpires,
+        RetryAfter,
+        Require,
+        Other,
+    ]
+};
+
+/// A name folded into words (see [`fold`]) and, at the same positions, 0x20 where the name
+/// has a letter: the one bit in which the other letter case may differ.
+type Pattern = ([u64; 3], [u64; 3]);
+
+const fn pattern(name: &str) -> Pattern {
+    let b = name.as_bytes();
+    let mut case = [0u8; 24];
+    let mut k = 0;
+    while k < b.len() && k < case.len() {
+        if b[k].is_ascii_alphabetic() {
+            case[k] = 0x20;
+        }
+        k += 1;
+    }
+    let n = if b.len() < case.len() {
+        b.len()
+    } else {
+        case.len()
+    };
+    (fold(b), fold(case.split_at(n).0))
+}
+
+static PATTERNS: [Pattern; NAME_COUNT] = {
+    let mut t = [([0u64; 3], [0u64; 3]); NAME_COUNT];
+    let mut k = 0;
+    while k < NAME_COUNT {
+        t[k] = pattern(ALL[k].as_str());
+        k += 1;
+    }
+    t
+};
+
+const fn word(s: &[u8], at: usize) -> u64 {
+    if at > s.len() {
+        return 0;
+    }
+    match s.split_at(at).1.first_chunk::<8>() {
+        Some(c) => u64::from_le_bytes(*c),
+        None => 0,
+    }
+}
+
+const fn half(s: &[u8], at: usize) -> u64 {
+    if at > s.len() {
+        return 0;
+    }
+    match s.split_at(at).1.first_chunk::<4>() {
+        Some(c) => u32::from_le_bytes(*c) as u64,
+        None => 0,
+    }
+}
+
+const fn quarter(s: &[u8], at: usize) -> u64 {
+    if at > s.len() {
+        return 0;
+    }
+    match s.split_at(at).1.first_chunk::<2>() {
+        Some(c) => u16::from_le_bytes(*c) as u64,
+        None => 0,
+    }
+}
+
+/// The bytes of `s` (1 to 24 of them) as three words read with overlapping loads: every byte
+/// of `s` lands in a fixed place that depends only on `s.len()`. So two strings of one length
+/// are equal exactly when their folds are, and a byte-wise mask folds the same way. Loads,
+/// not a loop: recognising a name costs a few instructions whatever its length.
+pub(crate) const fn fold(s: &[u8]) -> [u64; 3] {
+    let n = s.len();
+    if n > 16 {
+        [word(s, 0), word(s, 8), word(s, n.saturating_sub(8))]
+    } else if n >= 8 {
+        [word(s, 0), word(s, n - 8), 0]
+    } else if n >= 4 {
+        [half(s, 0) | half(s, n - 4) << 32, 0, 0]
+    } else if n >= 2 {
+        [quarter(s, 0) | quarter(s, n - 2) << 16, 0, 0]
+    } else if n == 1 {
+        [s[0] as u64, 0, 0]
+    } else {
+        [0, 0, 0]
+    }
+}
+
 impl HeaderName {
     /// Recognise a header name, full or compact form, in any letter case.
     pub fn from_bytes(name: &[u8]) -> HeaderName {
@@ -121,15 +243,19 @@ impl HeaderName {
             (19, b'r') => RequestDisposition,
             _ => return Other,
         };
-        if name.eq_ignore_ascii_case(candidate.as_str().as_bytes()) {
-            candidate
-        } else {
-            Other
-        }
+        // Case-insensitive equality, exact for any bytes: where the candidate has a letter the
+        // two bytes may differ in bit 0x20 only, elsewhere not at all. The dispatch above
+        // guarantees equal lengths.
+        let (want, case) = &PATTERNS[candidate as usize];
+        let got = fold(name);
+        let diff = ((got[0] ^ want[0]) & !case[0])
+            | ((got[1] ^ want[1]) & !case[1])
+            | ((got[2] ^ want[2]) & !case[2]);
+        if diff == 0 { candidate } else { Other }
     }
 
     /// The canonical full form, as the builder writes it.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         use HeaderName::*;
         match self {
             Via => "Via",
@@ -184,5 +310,70 @@ impl HeaderName {
                 | RejectContact
                 | RequestDisposition
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A byte-by-byte recogniser of the full forms, as the reference for the folded
+    /// comparison (compact forms take another path).
+    fn reference(name: &[u8]) -> HeaderName {
+        if name.len() == 1 {
+            return HeaderName::from_bytes(name);
+        }
+        ALL.iter()
+            .copied()
+            .find(|h| *h != HeaderName::Other && name.eq_ignore_ascii_case(h.as_str().as_bytes()))
+            .unwrap_or(HeaderName::Other)
+    }
+
+    #[test]
+    fn all_is_in_discriminant_order() {
+        for (k, h) in ALL.iter().enumerate() {
+            assert_eq!(*h as usize, k);
+        }
+    }
+
+    #[test]
+    fn folded_match_equals_byte_comparison() {
+        let mut seed = 0x2545f4914f6cdd1du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for h in ALL {
+            let name = h.as_str().as_bytes();
+            if name.is_empty() {
+                continue;
+            }
+            assert_eq!(HeaderName::from_bytes(name), h);
+            // Flip letter case, and change single bytes to near misses (bit 0x20 on a
+            // non-letter, CR for '-', other letters, high bytes).
+            for _ in 0..2000 {
+                let mut v = name.to_vec();
+                for _ in 0..=next() % 3 {
+                    let k = (next() as usize) % v.len();
+                    v[k] = match next() % 6 {
+                        0 => v[k] ^ 0x20,
+                        1 => v[k].to_ascii_uppercase(),
+                        2 => b'\r',
+                        3 => v[k] ^ (1 << (next() % 8)),
+                        4 => b'a' + (next() % 26) as u8,
+                        _ => next() as u8,
+                    };
+                }
+                assert_eq!(HeaderName::from_bytes(&v), reference(&v), "{v:?}");
+            }
+        }
+        for len in 0..30 {
+            for _ in 0..200 {
+                let v: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+                assert_eq!(HeaderName::from_bytes(&v), reference(&v), "{v:?}");
+            }
+        }
     }
 }
