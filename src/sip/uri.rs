@@ -81,9 +81,47 @@ pub fn host_of(s: &[u8], kind: HostType) -> Option<Host<'_>> {
     }
 }
 
-/// Scan and check the host that starts at `s[i]`, in one pass: a name (labels of letters,
-/// digits and inner hyphens, optionally ending with a dot), a dotted quad, or an IPv6
-/// reference. Returns where the host ends and its kind, or `None` when malformed.
+/// Classes of host characters; 0 ends a host.
+const H_DIGIT: u8 = 1;
+const H_ALPHA: u8 = 2;
+const H_DASH: u8 = 3;
+const H_DOT: u8 = 4;
+
+static HOST_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = if b.is_ascii_digit() {
+            H_DIGIT
+        } else if b.is_ascii_alphabetic() {
+            H_ALPHA
+        } else if b == b'-' {
+            H_DASH
+        } else if b == b'.' {
+            H_DOT
+        } else {
+            0
+        };
+        c += 1;
+    }
+    t
+};
+
+/// Neighbours that break a host name, as bits `prev * 5 + next`: an empty label (`..`), a
+/// label starting with `-` (`.-`) or ending with `-` (`-.`). Starting with `prev = H_DOT`
+/// also catches a leading `.` or `-`.
+const BAD_PAIRS: u32 =
+    1 << (H_DOT * 5 + H_DOT) | 1 << (H_DOT * 5 + H_DASH) | 1 << (H_DASH * 5 + H_DOT);
+
+/// Scan and check the host that starts at `s[i]`: a name (labels of letters, digits and inner
+/// hyphens, optionally ending with a dot), a dotted quad, or an IPv6 reference. Returns where
+/// the host ends and its kind, or `None` when malformed.
+///
+/// One branch-free pass classifies the bytes and checks neighbouring pairs; only hosts that
+/// start with a digit look at their numbers again. A label of digits ended by a dot before the
+/// first letter or hyphen must be an octet (at most 3 digits, at most 255): so `1.2.3.4` and
+/// `10.example.com` pass, `1234.example.com` does not.
 #[inline]
 pub fn scan_host(s: &[u8], i: usize) -> (usize, Option<HostType>) {
     if s.get(i) == Some(&b'[') {
@@ -102,44 +140,50 @@ pub fn scan_host(s: &[u8], i: usize) -> (usize, Option<HostType>) {
         };
     }
     let mut e = i;
-    let mut numeric = true;
-    let mut label_len = 0u32;
-    let mut labels = 0u32;
-    let mut octet = 0u32;
-    let mut prev = b'.';
-    let mut ok = true;
-    while e < s.len() {
-        let b = s[e];
-        if b.is_ascii_digit() {
-            // Saturate: a long digit run is no octet (label_len says so) and must not
-            // overflow.
-            octet = (octet * 10 + (b - b'0') as u32).min(1000);
-            label_len += 1;
-        } else if b.is_ascii_alphabetic() || b == b'-' {
-            ok &= !(label_len == 0 && b == b'-');
-            numeric = false;
-            label_len += 1;
-        } else if b == b'.' {
-            ok &= label_len > 0 && prev != b'-';
-            ok &= !numeric || (label_len <= 3 && octet <= 255);
-            labels += 1;
-            label_len = 0;
-            octet = 0;
-        } else {
+    let mut prev = H_DOT;
+    let mut bad = 0u32;
+    let mut seen = 0u8;
+    while let Some(&b) = s.get(e) {
+        let c = HOST_CLASS[b as usize];
+        if c == 0 {
             break;
         }
-        prev = b;
+        bad |= BAD_PAIRS >> (prev * 5 + c);
+        seen |= 1 << c;
+        prev = c;
         e += 1;
     }
-    if e == i || prev == b'-' {
+    if e == i || prev == H_DASH || bad & 1 != 0 {
         return (e, None);
     }
-    if numeric {
+    let host = &s[i..e];
+    if seen & (1 << H_ALPHA | 1 << H_DASH) == 0 {
         // All digits and dots: a dotted quad (a host name's top label is alphabetic).
-        ok &= labels == 3 && label_len > 0 && label_len <= 3 && octet <= 255;
-        return (e, ok.then_some(HostType::Ipv4));
+        return (e, parse_ipv4(host).map(|_| HostType::Ipv4));
     }
+    let ok = !host[0].is_ascii_digit() || octets_before_letters(host);
     (e, ok.then_some(HostType::Name))
+}
+
+/// True when every label of digits that a dot ends, before the first label holding a letter or
+/// hyphen, is at most 3 digits and at most 255 (see [`scan_host`]).
+fn octets_before_letters(host: &[u8]) -> bool {
+    let mut k = 0;
+    loop {
+        let start = k;
+        let mut octet = 0u32;
+        while let Some(d) = host.get(k).filter(|b| b.is_ascii_digit()) {
+            octet = (octet * 10 + (d - b'0') as u32).min(1000);
+            k += 1;
+        }
+        if host.get(k) != Some(&b'.') {
+            return true;
+        }
+        if k - start > 3 || octet > 255 {
+            return false;
+        }
+        k += 1;
+    }
 }
 
 fn parse_ipv4(s: &[u8]) -> Option<Ipv4Addr> {
@@ -472,6 +516,74 @@ mod tests {
         assert_eq!(u.opaque(), b"+1-201-555-0123;phone-context=example.com");
         assert!(u.host_kind().is_none());
         assert_eq!(ok("urn:uuid:f81d4fae").scheme, Scheme::Other);
+    }
+
+    /// The former one-pass host scanner, as the reference for `scan_host`.
+    fn scan_host_reference(s: &[u8], i: usize) -> (usize, Option<HostType>) {
+        let (mut e, mut numeric, mut label_len, mut labels) = (i, true, 0u32, 0u32);
+        let (mut octet, mut prev, mut ok) = (0u32, b'.', true);
+        while e < s.len() {
+            let b = s[e];
+            if b.is_ascii_digit() {
+                octet = (octet * 10 + (b - b'0') as u32).min(1000);
+                label_len += 1;
+            } else if b.is_ascii_alphabetic() || b == b'-' {
+                ok &= !(label_len == 0 && b == b'-');
+                numeric = false;
+                label_len += 1;
+            } else if b == b'.' {
+                ok &= label_len > 0 && prev != b'-';
+                ok &= !numeric || (label_len <= 3 && octet <= 255);
+                labels += 1;
+                label_len = 0;
+                octet = 0;
+            } else {
+                break;
+            }
+            prev = b;
+            e += 1;
+        }
+        if e == i || prev == b'-' {
+            return (e, None);
+        }
+        if numeric {
+            ok &= labels == 3 && label_len > 0 && label_len <= 3 && octet <= 255;
+            return (e, ok.then_some(HostType::Ipv4));
+        }
+        (e, ok.then_some(HostType::Name))
+    }
+
+    #[test]
+    fn scan_host_matches_reference() {
+        let mut seed = 0x9e3779b97f4a7c15u64;
+        let alphabet = b"0123456789912255256.-.-aZ:;x_";
+        for len in 0..24 {
+            for _ in 0..3000 {
+                let s: Vec<u8> = (0..len)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        alphabet[(seed % alphabet.len() as u64) as usize]
+                    })
+                    .collect();
+                assert_eq!(scan_host(&s, 0), scan_host_reference(&s, 0), "{s:?}");
+            }
+        }
+        for h in [
+            "1.2.3.4",
+            "10.example.com",
+            "1234.example.com",
+            "256.a",
+            "1.2.3.4.",
+            "a-.b",
+        ] {
+            assert_eq!(
+                scan_host(h.as_bytes(), 0),
+                scan_host_reference(h.as_bytes(), 0),
+                "{h}"
+            );
+        }
     }
 
     #[test]
