@@ -10,7 +10,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::chars::{find_byte, is_hnv, is_param, is_password, is_user, parse_digits};
+use super::chars::{HNV, PARAM, PASSWORD, USER, find_byte, parse_digits, run_end};
 use super::error::{ErrorKind, ParseError};
 
 /// URI scheme.
@@ -219,6 +219,7 @@ pub struct Uri<'a> {
 
 impl<'a> Uri<'a> {
     /// Parse an absolute URI found at offset `at` of the message.
+    #[inline]
     pub fn parse(s: &'a [u8], at: usize) -> Result<Uri<'a>, ParseError> {
         let bad = |off: usize| ParseError::new(ErrorKind::BadUri, at + off);
         if s.len() >= u16::MAX as usize || at > u32::MAX as usize {
@@ -266,21 +267,15 @@ impl<'a> Uri<'a> {
         // userinfo: up to the first '@' (see the module docs).
         let mut h = colon + 1;
         if let Some(atpos) = find_byte(s, h, b'@') {
+            // Neither class holds '@' or ':', so each run stops at or before `atpos`.
             let mut pw_start = 0;
-            for (k, &b) in s[h..atpos].iter().enumerate() {
-                let ok = if pw_start == 0 {
-                    if b == b':' {
-                        pw_start = h + k + 1;
-                        true
-                    } else {
-                        is_user(b)
-                    }
-                } else {
-                    is_password(b)
-                };
-                if !ok {
-                    return Err(bad(h + k));
-                }
+            let mut k = run_end(s, h, USER);
+            if k < atpos && s[k] == b':' {
+                pw_start = k + 1;
+                k = run_end(s, pw_start, PASSWORD);
+            }
+            if k != atpos {
+                return Err(bad(k));
             }
             let user_end = if pw_start == 0 { atpos } else { pw_start - 1 };
             if user_end == h {
@@ -314,19 +309,13 @@ impl<'a> Uri<'a> {
         uri.params_start = i as u16;
         while i < s.len() && s[i] == b';' {
             let n0 = i + 1;
-            i = n0;
-            while i < s.len() && is_param(s[i]) {
-                i += 1;
-            }
+            i = run_end(s, n0, PARAM);
             if i == n0 {
                 return Err(bad(n0));
             }
             if s.get(i) == Some(&b'=') {
                 let v0 = i + 1;
-                i = v0;
-                while i < s.len() && is_param(s[i]) {
-                    i += 1;
-                }
+                i = run_end(s, v0, PARAM);
                 if i == v0 {
                     return Err(bad(v0));
                 }
@@ -338,16 +327,11 @@ impl<'a> Uri<'a> {
             i += 1;
             loop {
                 let n0 = i;
-                while i < s.len() && is_hnv(s[i]) {
-                    i += 1;
-                }
+                i = run_end(s, i, HNV);
                 if i == n0 || s.get(i) != Some(&b'=') {
                     return Err(bad(i));
                 }
-                i += 1;
-                while i < s.len() && is_hnv(s[i]) {
-                    i += 1;
-                }
+                i = run_end(s, i + 1, HNV);
                 if i < s.len() && s[i] == b'&' {
                     i += 1;
                     continue;
