@@ -353,6 +353,19 @@ pub fn find_below(s: &[u8], from: usize, n: u8) -> Option<usize> {
     find_by(s, from, |x| below(x, n), |c| c < n)
 }
 
+/// Index of the first byte at or after `from` that splits a comma-separated header value or
+/// changes how it splits: `"`, `<`, `>` or `,`.
+#[inline]
+pub fn find_list_special(s: &[u8], from: usize) -> Option<usize> {
+    // '<' | 2 and '>' | 2 are both '>', and no other byte is.
+    find_by(
+        s,
+        from,
+        |x| match_byte(x | (LO * 2), b'>') | match_byte(x, b'"') | match_byte(x, b','),
+        |c| matches!(c, b'"' | b'<' | b'>' | b','),
+    )
+}
+
 /// Index of the first byte at or after `from` that is `:` or below 0x21: where a header name
 /// written without stray characters ends.
 #[inline]
@@ -414,6 +427,11 @@ mod swar_tests {
                         .position(|&b| b < 0x21 || b == b':')
                         .map(|p| p + from);
                     assert_eq!(find_name_end(&s, from), want);
+                    let want = s[from..]
+                        .iter()
+                        .position(|&b| matches!(b, b'"' | b'<' | b'>' | b','))
+                        .map(|p| p + from);
+                    assert_eq!(find_list_special(&s, from), want);
                 }
             }
         }

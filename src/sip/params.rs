@@ -6,7 +6,7 @@
 //! quoted string or inside `<...>` do not split. White space (including folded lines) is
 //! allowed around `;` and `=` (`SEMI`, `EQUAL` are `SWS x SWS`).
 
-use super::chars::{is_ws, quoted_end, skip_ws, token_end, trim};
+use super::chars::{find_list_special, is_ws, quoted_end, skip_ws, token_end, trim};
 use super::error::{ErrorKind, ParseError};
 
 /// One header parameter: `name` or `name=value`. A quoted value is given without its quotes
@@ -230,9 +230,13 @@ impl<'a> Iterator for ListIter<'a> {
         let start = self.pos;
         let mut i = start;
         let mut angle: Option<usize> = None;
-        while i < s.len() {
-            match s[i] {
-                b'"' => match quoted_end(s, i) {
+        // Jump from one byte that matters to the next, eight bytes at a time.
+        let i = loop {
+            let Some(k) = find_list_special(s, i) else {
+                break s.len();
+            };
+            match s[k] {
+                b'"' => match quoted_end(s, k) {
                     Some(end) => {
                         i = end;
                         continue;
@@ -241,17 +245,17 @@ impl<'a> Iterator for ListIter<'a> {
                         self.done = true;
                         return Some(Err(ParseError::new(
                             ErrorKind::UnterminatedQuote,
-                            self.base + i,
+                            self.base + k,
                         )));
                     }
                 },
-                b'<' if angle.is_none() => angle = Some(i),
+                b'<' if angle.is_none() => angle = Some(k),
                 b'>' => angle = None,
-                b',' if angle.is_none() => break,
+                b',' if angle.is_none() => break k,
                 _ => {}
             }
-            i += 1;
-        }
+            i = k + 1;
+        };
         if let Some(at) = angle {
             self.done = true;
             return Some(Err(ParseError::new(
