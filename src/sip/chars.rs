@@ -198,6 +198,18 @@ pub fn parse_digits(s: &[u8], max: u64) -> Option<u64> {
     if s.is_empty() {
         return None;
     }
+    if s.len() <= 19 {
+        // 19 digits cannot overflow a u64: no checked arithmetic per digit.
+        let mut v: u64 = 0;
+        for &b in s {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            v = v * 10 + d as u64;
+        }
+        return (v <= max).then_some(v);
+    }
     let mut v: u64 = 0;
     for &b in s {
         let d = b.wrapping_sub(b'0');
@@ -279,6 +291,17 @@ mod tests {
         assert_eq!(parse_digits(b"101", 100), None);
         assert_eq!(parse_digits(b"1a", 100), None);
         assert_eq!(parse_digits(b"99999999999999999999999", u64::MAX), None);
+        assert_eq!(
+            parse_digits(b"9999999999999999999", u64::MAX),
+            Some(9999999999999999999)
+        );
+        assert_eq!(
+            parse_digits(b"18446744073709551615", u64::MAX),
+            Some(u64::MAX)
+        );
+        assert_eq!(parse_digits(b"18446744073709551616", u64::MAX), None);
+        assert_eq!(parse_digits(b"00000000000000000000000042", 42), Some(42));
+        assert_eq!(parse_digits(b"4294967296", u32::MAX as u64), None);
     }
 }
 

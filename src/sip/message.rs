@@ -414,26 +414,46 @@ fn check_request_uri(uri: &[u8], at: usize) -> Result<(), ParseError> {
     };
     let scheme = &uri[..colon];
     let sip = scheme.eq_ignore_ascii_case(b"sip") || scheme.eq_ignore_ascii_case(b"sips");
-    if uri
-        .iter()
-        .any(|&b| b < b' ' || b == 0x7f || matches!(b, b'<' | b'>' | b'"'))
-    {
-        return Err(bad);
+    // One pass after the colon (the scheme holds none of these bytes): no byte that cannot
+    // appear in a URI, and for SIP no '?' after the user part, which ends at the first '@'
+    // (or, without one, no '?' at all).
+    let mut at_seen = false;
+    let mut question = false;
+    for &b in &uri[colon + 1..] {
+        if REQUEST_URI_SPECIAL[b as usize] {
+            match b {
+                b'@' if !at_seen => {
+                    at_seen = true;
+                    question = false;
+                }
+                b'?' => question = true,
+                b'@' => {}
+                _ => return Err(bad),
+            }
+        }
     }
-    // The user part may hold '?'; after it (or without one) '?' starts headers.
-    let host_part = uri
-        .iter()
-        .position(|&b| b == b'@')
-        .map_or(&uri[colon..], |a| &uri[a..]);
-    if sip && host_part.contains(&b'?') {
+    if sip && question {
         return Err(bad);
     }
     Ok(())
 }
 
+/// Bytes that [`check_request_uri`] looks at: those that cannot appear in a URI, and `@`, `?`.
+static REQUEST_URI_SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b < b' ' || matches!(b, 0x7f | b'<' | b'>' | b'"' | b'@' | b'?');
+        c += 1;
+    }
+    t
+};
+
 /// `SIP/` followed by something: a version this parser can report on.
 fn is_version_like(v: &[u8]) -> bool {
-    v.len() > 4 && v[..4].eq_ignore_ascii_case(b"SIP/") && v.iter().all(|&b| !is_ws(b))
+    v == b"SIP/2.0"
+        || v.len() > 4 && v[..4].eq_ignore_ascii_case(b"SIP/") && v.iter().all(|&b| !is_ws(b))
 }
 
 impl<'a> RawMessage<'a> {

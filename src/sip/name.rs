@@ -169,89 +169,115 @@ pub(crate) const fn fold(s: &[u8]) -> [u64; 3] {
     }
 }
 
+/// Compact forms (RFC 3261 §7.3.3 and the IANA registry), by lowercase letter.
+const COMPACT_FORMS: [(u8, HeaderName); 19] = {
+    use HeaderName::*;
+    [
+        (b'v', Via),
+        (b'f', From),
+        (b't', To),
+        (b'i', CallId),
+        (b'm', Contact),
+        (b'l', ContentLength),
+        (b'c', ContentType),
+        (b'e', ContentEncoding),
+        (b's', Subject),
+        (b'k', Supported),
+        (b'o', Event),
+        (b'u', AllowEvents),
+        (b'r', ReferTo),
+        (b'b', ReferredBy),
+        (b'x', SessionExpires),
+        (b'y', Identity),
+        (b'd', RequestDisposition),
+        (b'j', RejectContact),
+        (b'a', AcceptContact),
+    ]
+};
+
+static COMPACT: [HeaderName; 26] = {
+    let mut t = [HeaderName::Other; 26];
+    let mut k = 0;
+    while k < COMPACT_FORMS.len() {
+        t[(COMPACT_FORMS[k].0 - b'a') as usize] = COMPACT_FORMS[k].1;
+        k += 1;
+    }
+    t
+};
+
+/// Longest full name plus one.
+const MAX_LEN: usize = 20;
+
+/// The shape of a full name: its length and the low five bits of its first letter.
+const fn shape(len: usize, first: u8) -> usize {
+    len * 32 + (first | 0x20) as usize % 32
+}
+
+/// The candidate for each shape, and for the two shapes that two names share
+/// (Call-ID/Contact, Referred-By/Retry-After) the second one in `SECOND`.
+static BY_SHAPE: ([HeaderName; MAX_LEN * 32], [HeaderName; NAME_COUNT]) = {
+    let mut by_shape = [HeaderName::Other; MAX_LEN * 32];
+    let mut second = [HeaderName::Other; NAME_COUNT];
+    let mut k = 0;
+    while k < NAME_COUNT - 1 {
+        let name = ALL[k].as_str().as_bytes();
+        let at = shape(name.len(), name[0]);
+        let held = by_shape[at];
+        if held as u8 == HeaderName::Other as u8 {
+            by_shape[at] = ALL[k];
+        } else {
+            second[held as usize] = ALL[k];
+        }
+        k += 1;
+    }
+    (by_shape, second)
+};
+
+/// True when `name` is `candidate`'s full name in any letter case, exact for any bytes: where
+/// the name has a letter the two bytes may differ in bit 0x20 only, elsewhere not at all.
+#[inline]
+fn is(name: &[u8], candidate: HeaderName) -> bool {
+    let (want, case) = &PATTERNS[candidate as usize];
+    if name.len() != candidate.as_str().len() {
+        return false;
+    }
+    let got = fold(name);
+    let diff = ((got[0] ^ want[0]) & !case[0])
+        | ((got[1] ^ want[1]) & !case[1])
+        | ((got[2] ^ want[2]) & !case[2]);
+    diff == 0
+}
+
 impl HeaderName {
     /// Recognise a header name, full or compact form, in any letter case.
     pub fn from_bytes(name: &[u8]) -> HeaderName {
         use HeaderName::*;
-        if name.len() == 1 {
-            return match name[0].to_ascii_lowercase() {
-                b'v' => Via,
-                b'f' => From,
-                b't' => To,
-                b'i' => CallId,
-                b'm' => Contact,
-                b'l' => ContentLength,
-                b'c' => ContentType,
-                b'e' => ContentEncoding,
-                b's' => Subject,
-                b'k' => Supported,
-                b'o' => Event,
-                b'u' => AllowEvents,
-                b'r' => ReferTo,
-                b'b' => ReferredBy,
-                b'x' => SessionExpires,
-                b'y' => Identity,
-                b'd' => RequestDisposition,
-                b'j' => RejectContact,
-                b'a' => AcceptContact,
-                _ => Other,
+        if let [b] = name {
+            // `b | 0x20` is a lowercase letter exactly when `b` is a letter.
+            let lower = b | 0x20;
+            return if lower.is_ascii_lowercase() {
+                COMPACT[(lower - b'a') as usize]
+            } else {
+                Other
             };
         }
-        // Dispatch on length and first letter so that at most one comparison runs.
-        let first = name.first().map_or(0, |b| b.to_ascii_lowercase());
-        let candidate = match (name.len(), first) {
-            (2, b't') => To,
-            (3, b'v') => Via,
-            (4, b'f') => From,
-            (4, b'c') => CSeq,
-            (5, b'e') => Event,
-            (5, b'a') => Allow,
-            (5, b'r') => Route,
-            (6, b's') => Server,
-            (7, b'c') => {
-                if name[1] | 0x20 == b'a' {
-                    CallId
-                } else {
-                    Contact
-                }
-            }
-            (7, b'e') => Expires,
-            (7, b's') => Subject,
-            (7, b'p') => PushId,
-            (7, b'r') => Require,
-            (8, b'i') => Identity,
-            (8, b'r') => ReferTo,
-            (9, b's') => Supported,
-            (10, b'u') => UserAgent,
-            (11, b'r') => {
-                if name[2] | 0x20 == b'f' {
-                    ReferredBy
-                } else {
-                    RetryAfter
-                }
-            }
-            (11, b'm') => MinExpires,
-            (12, b'c') => ContentType,
-            (12, b'm') => MaxForwards,
-            (12, b'a') => AllowEvents,
-            (12, b'r') => RecordRoute,
-            (14, b'c') => ContentLength,
-            (14, b'r') => RejectContact,
-            (14, b'a') => AcceptContact,
-            (15, b's') => SessionExpires,
-            (16, b'c') => ContentEncoding,
-            (19, b'r') => RequestDisposition,
+        // A table look-up by shape picks the one candidate (two for two shapes) and a folded
+        // comparison confirms it: no branch per name, no byte loop.
+        let (by_shape, second) = &BY_SHAPE;
+        let first = match name.first() {
+            Some(&b) if name.len() < MAX_LEN => b,
             _ => return Other,
         };
-        // Case-insensitive equality, exact for any bytes: where the candidate has a letter the
-        // two bytes may differ in bit 0x20 only, elsewhere not at all. The dispatch above
-        // guarantees equal lengths.
-        let (want, case) = &PATTERNS[candidate as usize];
-        let got = fold(name);
-        let diff = ((got[0] ^ want[0]) & !case[0])
-            | ((got[1] ^ want[1]) & !case[1])
-            | ((got[2] ^ want[2]) & !case[2]);
-        if diff == 0 { candidate } else { Other }
+        let candidate = by_shape[shape(name.len(), first)];
+        if candidate == Other || is(name, candidate) {
+            return candidate;
+        }
+        let other = second[candidate as usize];
+        if other != Other && is(name, other) {
+            other
+        } else {
+            Other
+        }
     }
 
     /// The canonical full form, as the builder writes it.

@@ -225,20 +225,31 @@ impl<'a> Uri<'a> {
         if s.len() >= u16::MAX as usize || at > u32::MAX as usize {
             return Err(bad(0));
         }
-        let mut i = 0;
-        while i < s.len() && (s[i].is_ascii_alphanumeric() || matches!(s[i], b'+' | b'-' | b'.')) {
-            i += 1;
-        }
-        if i == 0 || !s[0].is_ascii_alphabetic() || i + 1 >= s.len() || s[i] != b':' {
-            return Err(bad(0));
-        }
-        let colon = i;
-        let scheme_raw = &s[..colon];
-        let scheme = match scheme_raw.len() {
-            3 if scheme_raw.eq_ignore_ascii_case(b"sip") => Scheme::Sip,
-            4 if scheme_raw.eq_ignore_ascii_case(b"sips") => Scheme::Sips,
-            3 if scheme_raw.eq_ignore_ascii_case(b"tel") => Scheme::Tel,
-            _ => Scheme::Other,
+        // `sip:` in any letter case (bit 0x20 folds only letters onto "sip"; the colon must
+        // match exactly), else the general scheme scan.
+        let sip_prefix = s
+            .first_chunk::<4>()
+            .is_some_and(|c| u32::from_le_bytes(*c) | 0x0020_2020 == u32::from_le_bytes(*b"sip:"));
+        let (colon, scheme) = if sip_prefix && s.len() > 4 {
+            (3, Scheme::Sip)
+        } else {
+            let mut i = 0;
+            while i < s.len()
+                && (s[i].is_ascii_alphanumeric() || matches!(s[i], b'+' | b'-' | b'.'))
+            {
+                i += 1;
+            }
+            if i == 0 || !s[0].is_ascii_alphabetic() || i + 1 >= s.len() || s[i] != b':' {
+                return Err(bad(0));
+            }
+            let scheme_raw = &s[..i];
+            let scheme = match scheme_raw.len() {
+                3 if scheme_raw.eq_ignore_ascii_case(b"sip") => Scheme::Sip,
+                4 if scheme_raw.eq_ignore_ascii_case(b"sips") => Scheme::Sips,
+                3 if scheme_raw.eq_ignore_ascii_case(b"tel") => Scheme::Tel,
+                _ => Scheme::Other,
+            };
+            (i, scheme)
         };
         let n = s.len() as u16;
         let mut uri = Uri {
