@@ -252,7 +252,7 @@ fn header_name(buf: &[u8], i: usize) -> Result<(HeaderName, usize), ParseError> 
     // byte-wise token scan for every usual header.
     let quick = find_name_end(buf, i).filter(|&e| e > i);
     if let Some(e) = quick {
-        let name = HeaderName::from_bytes(&buf[i..e]);
+        let name = HeaderName::from_buf(buf, i, e);
         if name != HeaderName::Other {
             return Ok((name, e));
         }

@@ -234,13 +234,11 @@ static BY_SHAPE: ([HeaderName; MAX_LEN * 32], [HeaderName; NAME_COUNT]) = {
 };
 
 /// True when `name` is `candidate`'s full name in any letter case, exact for any bytes: where
-/// the name has a letter the two bytes may differ in bit 0x20 only, elsewhere not at all.
+/// the name has a letter the two bytes may differ in bit 0x20 only, elsewhere not at all. The
+/// caller guarantees equal lengths (the shape includes the length).
 #[inline]
 fn is(name: &[u8], candidate: HeaderName) -> bool {
     let (want, case) = &PATTERNS[candidate as usize];
-    if name.len() != candidate.as_str().len() {
-        return false;
-    }
     let got = fold(name);
     let diff = ((got[0] ^ want[0]) & !case[0])
         | ((got[1] ^ want[1]) & !case[1])
@@ -248,7 +246,60 @@ fn is(name: &[u8], candidate: HeaderName) -> bool {
     diff == 0
 }
 
+/// Each name (up to 16 bytes) as one little-endian u128, zero-padded, and its case mask.
+static WIDE: [(u128, u128); NAME_COUNT] = {
+    let mut t = [(0u128, 0u128); NAME_COUNT];
+    let mut k = 0;
+    while k < NAME_COUNT {
+        let name = ALL[k].as_str().as_bytes();
+        let mut j = 0;
+        while j < name.len() && j < 16 {
+            t[k].0 |= (name[j] as u128) << (8 * j);
+            if name[j].is_ascii_alphabetic() {
+                t[k].1 |= 0x20 << (8 * j);
+            }
+            j += 1;
+        }
+        k += 1;
+    }
+    t
+};
+
+/// [`is`] for a name of at most 16 bytes given as a zero-padded u128.
+#[inline]
+fn wide_is(got: u128, candidate: HeaderName) -> bool {
+    let (want, case) = WIDE[candidate as usize];
+    (got ^ want) & !case == 0
+}
+
 impl HeaderName {
+    /// Recognise the name `buf[at..end]` (`at < end`): the same answer as
+    /// [`HeaderName::from_bytes`], but when the buffer holds 16 bytes from `at` the name is
+    /// loaded as one masked u128, with no branch on its length (header names come in many
+    /// lengths, and a mispredicted branch per header line costs more than the compare).
+    #[inline]
+    pub(crate) fn from_buf(buf: &[u8], at: usize, end: usize) -> HeaderName {
+        use HeaderName::*;
+        let n = end.wrapping_sub(at);
+        match buf.get(at..).and_then(<[u8]>::first_chunk::<16>) {
+            Some(w) if (2..=16).contains(&n) => {
+                let (by_shape, second) = &BY_SHAPE;
+                let candidate = by_shape[shape(n, w[0])];
+                let got = u128::from_le_bytes(*w) & (u128::MAX >> (128 - 8 * n));
+                if candidate == Other || wide_is(got, candidate) {
+                    return candidate;
+                }
+                let other = second[candidate as usize];
+                if other != Other && wide_is(got, other) {
+                    other
+                } else {
+                    Other
+                }
+            }
+            _ => buf.get(at..end).map_or(Other, HeaderName::from_bytes),
+        }
+    }
+
     /// Recognise a header name, full or compact form, in any letter case.
     pub fn from_bytes(name: &[u8]) -> HeaderName {
         use HeaderName::*;
@@ -393,12 +444,20 @@ mod tests {
                     };
                 }
                 assert_eq!(HeaderName::from_bytes(&v), reference(&v), "{v:?}");
+                // The same name inside a buffer, followed by 0 to 20 more bytes.
+                let mut buf = v.clone();
+                buf.extend((0..next() % 21).map(|_| next() as u8));
+                assert_eq!(HeaderName::from_buf(&buf, 0, v.len()), reference(&v), "{v:?}");
             }
         }
         for len in 0..30 {
             for _ in 0..200 {
                 let v: Vec<u8> = (0..len).map(|_| next() as u8).collect();
                 assert_eq!(HeaderName::from_bytes(&v), reference(&v), "{v:?}");
+                // The same name inside a buffer, followed by 0 to 20 more bytes.
+                let mut buf = v.clone();
+                buf.extend((0..next() % 21).map(|_| next() as u8));
+                assert_eq!(HeaderName::from_buf(&buf, 0, v.len()), reference(&v), "{v:?}");
             }
         }
     }
