@@ -447,7 +447,11 @@ mod tests {
                 // The same name inside a buffer, followed by 0 to 20 more bytes.
                 let mut buf = v.clone();
                 buf.extend((0..next() % 21).map(|_| next() as u8));
-                assert_eq!(HeaderName::from_buf(&buf, 0, v.len()), reference(&v), "{v:?}");
+                assert_eq!(
+                    HeaderName::from_buf(&buf, 0, v.len()),
+                    reference(&v),
+                    "{v:?}"
+                );
             }
         }
         for len in 0..30 {
@@ -457,7 +461,11 @@ mod tests {
                 // The same name inside a buffer, followed by 0 to 20 more bytes.
                 let mut buf = v.clone();
                 buf.extend((0..next() % 21).map(|_| next() as u8));
-                assert_eq!(HeaderName::from_buf(&buf, 0, v.len()), reference(&v), "{v:?}");
+                assert_eq!(
+                    HeaderName::from_buf(&buf, 0, v.len()),
+                    reference(&v),
+                    "{v:?}"
+                );
             }
         }
     }

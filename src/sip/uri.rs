@@ -81,47 +81,16 @@ pub fn host_of(s: &[u8], kind: HostType) -> Option<Host<'_>> {
     }
 }
 
-/// Classes of host characters; 0 ends a host.
-const H_DIGIT: u8 = 1;
-const H_ALPHA: u8 = 2;
-const H_DASH: u8 = 3;
-const H_DOT: u8 = 4;
-
-static HOST_CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut c = 0;
-    while c < 256 {
-        let b = c as u8;
-        t[c] = if b.is_ascii_digit() {
-            H_DIGIT
-        } else if b.is_ascii_alphabetic() {
-            H_ALPHA
-        } else if b == b'-' {
-            H_DASH
-        } else if b == b'.' {
-            H_DOT
-        } else {
-            0
-        };
-        c += 1;
-    }
-    t
-};
-
-/// Neighbours that break a host name, as bits `prev * 5 + next`: an empty label (`..`), a
-/// label starting with `-` (`.-`) or ending with `-` (`-.`). Starting with `prev = H_DOT`
-/// also catches a leading `.` or `-`.
-const BAD_PAIRS: u32 =
-    1 << (H_DOT * 5 + H_DOT) | 1 << (H_DOT * 5 + H_DASH) | 1 << (H_DASH * 5 + H_DOT);
-
 /// Scan and check the host that starts at `s[i]`: a name (labels of letters, digits and inner
 /// hyphens, optionally ending with a dot), a dotted quad, or an IPv6 reference. Returns where
 /// the host ends and its kind, or `None` when malformed.
 ///
-/// One branch-free pass classifies the bytes and checks neighbouring pairs; only hosts that
-/// start with a digit look at their numbers again. A label of digits ended by a dot before the
-/// first letter or hyphen must be an octet (at most 3 digits, at most 255): so `1.2.3.4` and
-/// `10.example.com` pass, `1234.example.com` does not.
+/// Eight bytes at a time: byte classes as SWAR masks, and the pairs that break a name (an empty
+/// label `..`, a label starting with `-` as in `.-`, or ending with `-` as in `-.`) as masks
+/// shifted by one byte, with a virtual `.` before the host so that a leading `.` or `-` counts.
+/// Only hosts that start with a digit look at their numbers again: a label of digits ended by a
+/// dot before the first letter or hyphen must be an octet (at most 3 digits, at most 255), so
+/// `1.2.3.4` and `10.example.com` pass and `1234.example.com` does not.
 #[inline]
 pub fn scan_host(s: &[u8], i: usize) -> (usize, Option<HostType>) {
     if s.get(i) == Some(&b'[') {
@@ -140,29 +109,105 @@ pub fn scan_host(s: &[u8], i: usize) -> (usize, Option<HostType>) {
         };
     }
     let mut e = i;
-    let mut prev = H_DOT;
-    let mut bad = 0u32;
-    let mut seen = 0u8;
-    while let Some(&b) = s.get(e) {
-        let c = HOST_CLASS[b as usize];
-        if c == 0 {
+    let (mut prev_dot, mut prev_dash) = (0x80u64, 0u64);
+    let (mut bad, mut lettered) = (0u64, 0u64);
+    while e < s.len() {
+        let x = word_at(s, e);
+        let dot = bytes_equal(x, b'.');
+        let dash = bytes_equal(x, b'-');
+        let x7 = x & !HI;
+        let l7 = (x | (LO * 0x20)) & !HI;
+        let digit = at_least(x7, b'0') & !at_least(x7, b'9' + 1);
+        let alpha = at_least(l7, b'a') & !at_least(l7, b'z' + 1);
+        // Bytes with bit 7 set are in no class; the first byte in no class ends the host.
+        let stop = !((digit | alpha) & !x | dot | dash) & HI;
+        // All ones below the first stop byte (all ones when there is none).
+        let within = ((stop & stop.wrapping_neg()) >> 7).wrapping_sub(1);
+        let (dot, dash) = (dot & within, dash & within);
+        bad |= (dot << 8 | prev_dot) & (dot | dash) | (dash << 8 | prev_dash) & dot;
+        lettered |= (alpha & !x | dash) & within;
+        if stop != 0 {
+            e += (stop.trailing_zeros() / 8) as usize;
             break;
         }
-        bad |= BAD_PAIRS >> (prev * 5 + c);
-        seen |= 1 << c;
-        prev = c;
-        e += 1;
+        prev_dot = dot >> 56;
+        prev_dash = dash >> 56;
+        e += 8;
     }
-    if e == i || prev == H_DASH || bad & 1 != 0 {
+    let e = e.min(s.len());
+    if e == i || s[e - 1] == b'-' || bad != 0 {
         return (e, None);
     }
     let host = &s[i..e];
-    if seen & (1 << H_ALPHA | 1 << H_DASH) == 0 {
+    if lettered == 0 {
         // All digits and dots: a dotted quad (a host name's top label is alphabetic).
-        return (e, parse_ipv4(host).map(|_| HostType::Ipv4));
+        return (e, is_dotted_quad(host).then_some(HostType::Ipv4));
     }
     let ok = !host[0].is_ascii_digit() || octets_before_letters(host);
     (e, ok.then_some(HostType::Name))
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// The eight bytes from `s[at]` (`at < s.len()`) as a little-endian word; past the end of `s`
+/// the word holds zero bytes, which no host holds.
+#[inline(always)]
+fn word_at(s: &[u8], at: usize) -> u64 {
+    if let Some(w) = s.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        return u64::from_le_bytes(*w);
+    }
+    let rest = s.get(at..).unwrap_or(&[]);
+    let n = rest.len();
+    // Two overlapping loads cover the 1 to 7 bytes left; overlapping bytes are equal, so OR
+    // joins them.
+    let pair = |k: usize| -> Option<u64> {
+        let lo = rest.get(..k)?;
+        let hi = rest.get(n.checked_sub(k)?..)?;
+        let load = |b: &[u8]| b.iter().rev().fold(0u64, |w, &c| w << 8 | c as u64);
+        Some(load(lo) | load(hi) << (8 * (n - k)))
+    };
+    match n {
+        4..=7 => pair(4),
+        2..=3 => pair(2),
+        1 => Some(rest[0] as u64),
+        _ => None,
+    }
+    .unwrap_or(0)
+}
+
+/// Bit 7 of each byte set exactly where `x` has the byte `b` (no false positives: the result
+/// is combined across neighbouring bytes).
+#[inline(always)]
+fn bytes_equal(x: u64, b: u8) -> u64 {
+    let y = x ^ (LO * b as u64);
+    !(((y & !HI).wrapping_add(!HI)) | y) & HI
+}
+
+/// Bit 7 of each byte set exactly where the 7-bit bytes of `x7` are at least `n` (`1..=0x80`).
+#[inline(always)]
+fn at_least(x7: u64, n: u8) -> u64 {
+    x7.wrapping_add(LO * (0x80 - n) as u64) & HI
+}
+
+/// True when `host`, all digits and dots, is four labels of 1 to 3 digits up to 255.
+fn is_dotted_quad(host: &[u8]) -> bool {
+    let (mut dots, mut len, mut octet) = (0, 0, 0u32);
+    for &b in host {
+        if b == b'.' {
+            if len == 0 || octet > 255 {
+                return false;
+            }
+            (dots, len, octet) = (dots + 1, 0, 0);
+        } else {
+            len += 1;
+            octet = octet * 10 + b.wrapping_sub(b'0') as u32;
+            if len > 3 {
+                return false;
+            }
+        }
+    }
+    dots == 3 && len > 0 && octet <= 255
 }
 
 /// True when every label of digits that a dot ends, before the first label holding a letter or
@@ -552,17 +597,30 @@ mod tests {
     fn scan_host_matches_reference() {
         let mut seed = 0x9e3779b97f4a7c15u64;
         let alphabet = b"0123456789912255256.-.-aZ:;x_";
-        for len in 0..24 {
-            for _ in 0..3000 {
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for len in 0..40 {
+            for _ in 0..2000 {
                 let s: Vec<u8> = (0..len)
                     .map(|_| {
-                        seed ^= seed << 13;
-                        seed ^= seed >> 7;
-                        seed ^= seed << 17;
-                        alphabet[(seed % alphabet.len() as u64) as usize]
+                        let r = next();
+                        match r % 8 {
+                            0 => (r as u8 >> 1) | (0x80 * (r as u8 & 1)),
+                            1 => b'a' + (r >> 8) as u8 % 26,
+                            _ => alphabet[(r >> 8) as usize % alphabet.len()],
+                        }
                     })
                     .collect();
-                assert_eq!(scan_host(&s, 0), scan_host_reference(&s, 0), "{s:?}");
+                let from = (next() as usize) % (len + 1);
+                assert_eq!(
+                    scan_host(&s, from),
+                    scan_host_reference(&s, from),
+                    "{s:?} from {from}"
+                );
             }
         }
         for h in [
