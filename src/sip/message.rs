@@ -572,6 +572,7 @@ impl<'a> RawMessage<'a> {
     }
 
     /// The top Via value.
+    #[inline(always)]
     pub fn via(&self) -> Result<Via<'a>, ParseError> {
         match self.header(HeaderName::Via) {
             Some(h) => Via::parse_item(h.value, h.at, true).map(|(v, _)| v),
@@ -585,15 +586,18 @@ impl<'a> RawMessage<'a> {
     }
 
     /// The From value.
+    #[inline(always)]
     pub fn from(&self) -> Result<NameAddr<'a>, ParseError> {
         self.name_addr(HeaderName::From, ErrorKind::MissingFrom)
     }
 
     /// The To value.
+    #[inline(always)]
     pub fn to(&self) -> Result<NameAddr<'a>, ParseError> {
         self.name_addr(HeaderName::To, ErrorKind::MissingTo)
     }
 
+    #[inline(always)]
     fn name_addr(&self, name: HeaderName, missing: ErrorKind) -> Result<NameAddr<'a>, ParseError> {
         let h = self
             .header(name)
@@ -675,7 +679,7 @@ impl<'a> RawMessage<'a> {
             } => (version, uri_at + uri.len() + 1),
             StartLine::Response { version, .. } => (version, 0),
         };
-        if !version.eq_ignore_ascii_case(b"SIP/2.0") {
+        if version != b"SIP/2.0" && !version.eq_ignore_ascii_case(b"SIP/2.0") {
             return Err(ParseError::new(
                 ErrorKind::VersionNotSupported,
                 version_at.min(self.body_at),

@@ -264,7 +264,7 @@ pub struct Uri<'a> {
 
 impl<'a> Uri<'a> {
     /// Parse an absolute URI found at offset `at` of the message.
-    #[inline]
+    #[inline(always)]
     pub fn parse(s: &'a [u8], at: usize) -> Result<Uri<'a>, ParseError> {
         let bad = |off: usize| ParseError::new(ErrorKind::BadUri, at + off);
         if s.len() >= u16::MAX as usize || at > u32::MAX as usize {
