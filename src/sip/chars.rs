@@ -88,6 +88,10 @@ const fn build() -> [u8; 256] {
 
 static TABLE: [u8; 256] = build();
 
+pub use super::swar::{
+    find_below, find_byte, find_cr_or_lf, find_list_special, find_name_end, token_end,
+};
+
 /// RFC 3261 `token` character.
 #[inline]
 pub fn is_token(b: u8) -> bool {
@@ -147,15 +151,6 @@ pub fn trim(s: &[u8]) -> &[u8] {
         end -= 1;
     }
     &s[start..end]
-}
-
-/// End (exclusive) of the run of token characters starting at `i`.
-#[inline]
-pub fn token_end(s: &[u8], mut i: usize) -> usize {
-    while i < s.len() && is_token(s[i]) {
-        i += 1;
-    }
-    i
 }
 
 /// End (exclusive) of the run of bytes of class `class` (one of the class bits above)
@@ -302,161 +297,5 @@ mod tests {
         assert_eq!(parse_digits(b"18446744073709551616", u64::MAX), None);
         assert_eq!(parse_digits(b"00000000000000000000000042", 42), Some(42));
         assert_eq!(parse_digits(b"4294967296", u32::MAX as u64), None);
-    }
-}
-
-const LO: u64 = 0x0101_0101_0101_0101;
-const HI: u64 = 0x8080_8080_8080_8080;
-
-/// Bit 7 of each byte of the result is set where `x` has a byte equal to `b` (the lowest set
-/// byte is exact; bytes above it may be false positives, which callers never look at).
-#[inline(always)]
-fn match_byte(x: u64, b: u8) -> u64 {
-    let y = x ^ (LO * b as u64);
-    y.wrapping_sub(LO) & !y & HI
-}
-
-/// Bit 7 of each byte of the result is set where `x` has a byte below `n` (`n <= 0x80`; same
-/// lowest-byte exactness as [`match_byte`]).
-#[inline(always)]
-fn below(x: u64, n: u8) -> u64 {
-    x.wrapping_sub(LO * n as u64) & !x & HI
-}
-
-/// Index of the first byte at or after `from` whose word mask `hit` flags and which `is`
-/// confirms. A flagged byte that `is` rejects (a filter's false alarm) resumes the scan after
-/// it. Eight bytes at a time, then byte by byte for the tail.
-#[inline(always)]
-fn find_by(
-    s: &[u8],
-    from: usize,
-    hit: impl Fn(u64) -> u64,
-    is: impl Fn(u8) -> bool,
-) -> Option<usize> {
-    let mut i = from;
-    while let Some(w) = s.get(i..).and_then(<[u8]>::first_chunk::<8>) {
-        let m = hit(u64::from_le_bytes(*w));
-        if m == 0 {
-            i += 8;
-            continue;
-        }
-        let k = i + (m.trailing_zeros() / 8) as usize;
-        if s.get(k).is_some_and(|&b| is(b)) {
-            return Some(k);
-        }
-        i = k + 1;
-    }
-    while i < s.len() {
-        if is(s[i]) {
-            return Some(i);
-        }
-        i += 1;
-    }
-    None
-}
-
-/// Index of the first CR or LF at or after `from`: the only bytes a header value cannot hold
-/// outside a fold. Eight bytes at a time (SWAR), since values are most of a message; one
-/// "below 0x0E" test flags both (and the rare TAB or control byte, skipped).
-#[inline]
-pub fn find_cr_or_lf(s: &[u8], from: usize) -> Option<usize> {
-    find_by(s, from, |x| below(x, 0x0e), |b| b == b'\r' || b == b'\n')
-}
-
-/// Index of the first `b` at or after `from`, eight bytes at a time.
-#[inline]
-pub fn find_byte(s: &[u8], from: usize, b: u8) -> Option<usize> {
-    find_by(s, from, |x| match_byte(x, b), |c| c == b)
-}
-
-/// Index of the first byte at or after `from` that is below `n` (`n <= 0x80`): white space
-/// and control bytes for `n = 0x21`.
-#[inline]
-pub fn find_below(s: &[u8], from: usize, n: u8) -> Option<usize> {
-    find_by(s, from, |x| below(x, n), |c| c < n)
-}
-
-/// Index of the first byte at or after `from` that splits a comma-separated header value or
-/// changes how it splits: `"`, `<`, `>` or `,`.
-#[inline]
-pub fn find_list_special(s: &[u8], from: usize) -> Option<usize> {
-    // '<' | 2 and '>' | 2 are both '>', and no other byte is.
-    find_by(
-        s,
-        from,
-        |x| match_byte(x | (LO * 2), b'>') | match_byte(x, b'"') | match_byte(x, b','),
-        |c| matches!(c, b'"' | b'<' | b'>' | b','),
-    )
-}
-
-/// Index of the first byte at or after `from` that is `:` or below 0x21: where a header name
-/// written without stray characters ends.
-#[inline]
-pub fn find_name_end(s: &[u8], from: usize) -> Option<usize> {
-    find_by(
-        s,
-        from,
-        |x| below(x, 0x21) | match_byte(x, b':'),
-        |c| c < 0x21 || c == b':',
-    )
-}
-
-#[cfg(test)]
-mod swar_tests {
-    use super::*;
-
-    #[test]
-    fn finds_like_a_plain_scan() {
-        let mut seed = 7u64;
-        for len in 0..64 {
-            for _ in 0..50 {
-                let s: Vec<u8> = (0..len)
-                    .map(|_| {
-                        seed = seed
-                            .wrapping_mul(6364136223846793005)
-                            .wrapping_add(1442695040888963407);
-                        [
-                            b'a',
-                            b'\r',
-                            b'\n',
-                            0x8d,
-                            0x0c,
-                            b'@',
-                            0xff,
-                            0,
-                            b' ',
-                            b'\t',
-                            b':',
-                            0x20 + 0x80,
-                            0x21,
-                            0x0e,
-                            0x0d + 0x80,
-                            b'z',
-                        ][(seed >> 60) as usize & 15]
-                    })
-                    .collect();
-                for from in 0..=len {
-                    let want = s[from..]
-                        .iter()
-                        .position(|&b| b == b'\r' || b == b'\n')
-                        .map(|p| p + from);
-                    assert_eq!(find_cr_or_lf(&s, from), want, "{s:?} from {from}");
-                    let want = s[from..].iter().position(|&b| b == b'@').map(|p| p + from);
-                    assert_eq!(find_byte(&s, from, b'@'), want);
-                    let want = s[from..].iter().position(|&b| b < 0x21).map(|p| p + from);
-                    assert_eq!(find_below(&s, from, 0x21), want);
-                    let want = s[from..]
-                        .iter()
-                        .position(|&b| b < 0x21 || b == b':')
-                        .map(|p| p + from);
-                    assert_eq!(find_name_end(&s, from), want);
-                    let want = s[from..]
-                        .iter()
-                        .position(|&b| matches!(b, b'"' | b'<' | b'>' | b','))
-                        .map(|p| p + from);
-                    assert_eq!(find_list_special(&s, from), want);
-                }
-            }
-        }
     }
 }

@@ -12,6 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::chars::{HNV, PARAM, PASSWORD, USER, find_byte, parse_digits, run_end};
 use super::error::{ErrorKind, ParseError};
+use super::swar::{HI, LO, at_least, bytes_equal, word_at};
 
 /// URI scheme.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,49 +146,6 @@ pub fn scan_host(s: &[u8], i: usize) -> (usize, Option<HostType>) {
     }
     let ok = !host[0].is_ascii_digit() || octets_before_letters(host);
     (e, ok.then_some(HostType::Name))
-}
-
-const LO: u64 = 0x0101_0101_0101_0101;
-const HI: u64 = 0x8080_8080_8080_8080;
-
-/// The eight bytes from `s[at]` (`at < s.len()`) as a little-endian word; past the end of `s`
-/// the word holds zero bytes, which no host holds.
-#[inline(always)]
-fn word_at(s: &[u8], at: usize) -> u64 {
-    if let Some(w) = s.get(at..).and_then(<[u8]>::first_chunk::<8>) {
-        return u64::from_le_bytes(*w);
-    }
-    let rest = s.get(at..).unwrap_or(&[]);
-    let n = rest.len();
-    // Two overlapping loads cover the 1 to 7 bytes left; overlapping bytes are equal, so OR
-    // joins them.
-    let pair = |k: usize| -> Option<u64> {
-        let lo = rest.get(..k)?;
-        let hi = rest.get(n.checked_sub(k)?..)?;
-        let load = |b: &[u8]| b.iter().rev().fold(0u64, |w, &c| w << 8 | c as u64);
-        Some(load(lo) | load(hi) << (8 * (n - k)))
-    };
-    match n {
-        4..=7 => pair(4),
-        2..=3 => pair(2),
-        1 => Some(rest[0] as u64),
-        _ => None,
-    }
-    .unwrap_or(0)
-}
-
-/// Bit 7 of each byte set exactly where `x` has the byte `b` (no false positives: the result
-/// is combined across neighbouring bytes).
-#[inline(always)]
-fn bytes_equal(x: u64, b: u8) -> u64 {
-    let y = x ^ (LO * b as u64);
-    !(((y & !HI).wrapping_add(!HI)) | y) & HI
-}
-
-/// Bit 7 of each byte set exactly where the 7-bit bytes of `x7` are at least `n` (`1..=0x80`).
-#[inline(always)]
-fn at_least(x7: u64, n: u8) -> u64 {
-    x7.wrapping_add(LO * (0x80 - n) as u64) & HI
 }
 
 /// True when `host`, all digits and dots, is four labels of 1 to 3 digits up to 255.
