@@ -211,26 +211,33 @@ pub fn parse_raw<'a>(
         count += 1;
     };
     let headers: &'a [Header] = &headers[..count];
-    let mut msg = RawMessage {
+    let content_length = match index[HeaderName::ContentLength as usize] {
+        NONE => None,
+        k => headers.get(k as usize).map(|h| {
+            let value = buf
+                .get(h.value_at as usize..h.value_end as usize)
+                .unwrap_or(&[]);
+            parse_content_length(value, h.value_at as usize)
+        }),
+    };
+    let end = match content_length {
+        Some(Ok(cl)) => body_at
+            .checked_add(cl)
+            .map_or(buf.len(), |e| e.min(buf.len())),
+        _ => buf.len(),
+    };
+    // Built in one expression, so that it is written straight into the caller's slot.
+    Ok(RawMessage {
         buf,
         start,
         headers,
         index,
         dup,
         line_error,
-        content_length: None,
+        content_length,
         body_at,
-        end: buf.len(),
-    };
-    msg.content_length = msg
-        .header(HeaderName::ContentLength)
-        .map(|h| parse_content_length(h.value, h.at));
-    if let Some(Ok(cl)) = msg.content_length {
-        if let Some(end) = body_at.checked_add(cl) {
-            msg.end = end.min(buf.len());
-        }
-    }
-    Ok(msg)
+        end,
+    })
 }
 
 /// Headers that may appear once (RFC 3261 §7.3.1): a second line is an error unless it
@@ -508,6 +515,7 @@ impl<'a> RawMessage<'a> {
         self.headers.len()
     }
 
+    #[inline]
     fn resolve(&self, h: &Header) -> HeaderRef<'a> {
         let buf: &'a [u8] = self.buf;
         let name_at = h.name_at as usize;
@@ -524,6 +532,7 @@ impl<'a> RawMessage<'a> {
     }
 
     /// The first header with this (recognised) name.
+    #[inline]
     pub fn header(&self, name: HeaderName) -> Option<HeaderRef<'a>> {
         match self.index[name as usize] {
             NONE => None,
