@@ -112,8 +112,20 @@ pub(crate) fn word_at(s: &[u8], at: usize) -> u64 {
     }
     let rest = s.get(at..).unwrap_or(&[]);
     let n = rest.len();
-    // Two overlapping loads cover the 1 to 7 bytes left; overlapping bytes are equal, so OR
-    // joins them.
+    if let Some(w) = s
+        .len()
+        .checked_sub(8)
+        .and_then(|k| s.get(k..)?.first_chunk::<8>())
+    {
+        // The last eight bytes, shifted so that `s[at]` comes first.
+        return if n == 0 {
+            0
+        } else {
+            u64::from_le_bytes(*w) >> (8 * (8 - n))
+        };
+    }
+    // A slice shorter than a word: two overlapping loads cover the 1 to 7 bytes left;
+    // overlapping bytes are equal, so OR joins them.
     let pair = |k: usize| -> Option<u64> {
         let lo = rest.get(..k)?;
         let hi = rest.get(n.checked_sub(k)?..)?;
@@ -143,7 +155,9 @@ pub(crate) fn at_least(x7: u64, n: u8) -> u64 {
     x7.wrapping_add(LO * (0x80 - n) as u64) & HI
 }
 
-/// End (exclusive) of the run of token characters starting at `i`.
+/// End (exclusive) of the run of token characters starting at `i`. A byte loop: most tokens
+/// (parameter names, tags, transports, methods) are a few bytes long, and an eight-byte step
+/// measured slower even with a byte loop for the first eight.
 #[inline]
 pub fn token_end(s: &[u8], mut i: usize) -> usize {
     while i < s.len() && is_token(s[i]) {
