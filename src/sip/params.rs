@@ -109,6 +109,7 @@ pub struct ParamIter<'a> {
 
 impl<'a> Iterator for ParamIter<'a> {
     type Item = Param<'a>;
+    #[inline]
     fn next(&mut self) -> Option<Param<'a>> {
         match next_param(self.raw, self.pos) {
             Ok(Some((p, next))) => {
@@ -124,6 +125,7 @@ type Step<'a> = Result<Option<(Param<'a>, usize)>, (ErrorKind, usize)>;
 
 /// Parse the parameter starting at `i` (before its `;`). Returns the parameter and the index
 /// after it, `None` at the end, or the error kind and its offset.
+#[inline(always)]
 fn next_param(s: &[u8], i: usize) -> Step<'_> {
     let mut i = skip_ws(s, i);
     if i >= s.len() {
