@@ -143,6 +143,7 @@ pub enum Contact<'a> {
 
 impl<'a> Contact<'a> {
     /// Parse one trimmed Contact element.
+    #[inline(always)]
     pub fn parse(s: &'a [u8], at: usize) -> Result<Contact<'a>, ParseError> {
         if s == b"*" {
             return Ok(Contact::Star);
@@ -163,6 +164,7 @@ impl<'a> Contact<'a> {
     }
 
     /// The `expires` parameter (RFC 3261 §20.10), if present and valid.
+    #[inline(always)]
     pub fn expires(&self) -> Option<Result<u32, ParseError>> {
         match self {
             Contact::Star => None,

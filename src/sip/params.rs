@@ -90,11 +90,13 @@ impl<'a> Params<'a> {
     }
 
     /// The first parameter with this name (case-insensitive).
+    #[inline(always)]
     pub fn get(&self, name: &[u8]) -> Option<Param<'a>> {
         self.iter().find(|p| p.name.eq_ignore_ascii_case(name))
     }
 
     /// The value of the first parameter with this name; `Some(None)` when present without value.
+    #[inline(always)]
     pub fn value(&self, name: &[u8]) -> Option<Option<&'a [u8]>> {
         self.get(name).map(|p| p.value)
     }
@@ -109,7 +111,7 @@ pub struct ParamIter<'a> {
 
 impl<'a> Iterator for ParamIter<'a> {
     type Item = Param<'a>;
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Param<'a>> {
         match next_param(self.raw, self.pos) {
             Ok(Some((p, next))) => {
