@@ -149,13 +149,17 @@ fn header_name(buf: &[u8], i: usize) -> Result<(HeaderName, usize), ParseError> 
     // A recognised name is letters and '-' only, so it is a whole token exactly when it runs
     // to the first ':' or byte below 0x21. Found eight bytes at a time, that skips the
     // byte-wise token scan for every usual header.
-    let quick = find_name_end(buf, i).filter(|&e| e > i);
-    if let Some(e) = quick {
+    if let Some(e) = find_name_end(buf, i).filter(|&e| e > i) {
         let name = HeaderName::from_buf(buf, i, e);
         if name != HeaderName::Other {
             return Ok((name, e));
         }
     }
+    any_header_name(buf, i)
+}
+
+/// [`header_name`] for any name: a token scan byte by byte.
+fn any_header_name(buf: &[u8], i: usize) -> Result<(HeaderName, usize), ParseError> {
     let end = token_end(buf, i);
     if end == i {
         if buf.get(i).is_some_and(|&b| is_ws(b) && b != b'\r') {
@@ -163,12 +167,7 @@ fn header_name(buf: &[u8], i: usize) -> Result<(HeaderName, usize), ParseError> 
         }
         return Err(incomplete_or(buf, i, ErrorKind::BadHeaderName));
     }
-    let name = if quick == Some(end) {
-        HeaderName::Other
-    } else {
-        HeaderName::from_bytes(&buf[i..end])
-    };
-    Ok((name, end))
+    Ok((HeaderName::from_bytes(&buf[i..end]), end))
 }
 
 /// Index of the first CRLF at or after `from`.
@@ -268,6 +267,19 @@ fn parse_start_line(
             return Ok((request, None));
         }
     }
+    spaced_request_line(line, at, m_end)
+}
+
+/// The request line after a method of `m_end` bytes and its SP, in general: stray white space
+/// is a deferred [`ErrorKind::BadRequestLine`] (RFC 4475 §3.1.2.8-10).
+fn spaced_request_line(
+    line: &[u8],
+    at: usize,
+    m_end: usize,
+) -> Result<(StartLine<'_>, Option<ParseError>), ParseError> {
+    let bad = |k: ErrorKind, off: usize| ParseError::new(k, at + off);
+    let rest_at = m_end + 1;
+    let rest = line.get(rest_at..).unwrap_or(&[]);
     let lead = skip_ws(rest, 0);
     let t = trim(rest);
     let v_start = match t.iter().rposition(|&b| b == b' ') {
@@ -353,4 +365,72 @@ static REQUEST_URI_SPECIAL: [bool; 256] = {
 fn is_version_like(v: &[u8]) -> bool {
     v == b"SIP/2.0"
         || v.len() > 4 && v[..4].eq_ignore_ascii_case(b"SIP/") && v.iter().all(|&b| !is_ws(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(alphabet: &[u8], seed: &mut u64, len: usize) -> Vec<u8> {
+        (0..len)
+            .map(|_| {
+                *seed ^= *seed << 13;
+                *seed ^= *seed >> 7;
+                *seed ^= *seed << 17;
+                alphabet[(*seed >> 8) as usize % alphabet.len()]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn usual_request_lines_take_the_short_cut_with_the_same_answer() {
+        let mut seed = 0x2545f4914f6cdd1du64;
+        let alphabet = b"sip:a@b SIP/2.0 \t\r\n\x0bs";
+        for len in 0..30 {
+            for _ in 0..3000 {
+                let mut line = b"REGISTER ".to_vec();
+                line.extend(lines(alphabet, &mut seed, len));
+                let got = parse_start_line(&line, 7);
+                assert_eq!(got, spaced_request_line(&line, 7, 8), "{line:?}");
+            }
+        }
+        for line in [
+            &b"OPTIONS sip:a@b SIP/2.0"[..],
+            b"OPTIONS sip:a@b ",
+            b"OPTIONS sip:a@b  SIP/2.0",
+            b"OPTIONS  sip:a@b SIP/2.0",
+            b"OPTIONS sip:a@b SIP/2.0 ",
+            b"OPTIONS sip:a@b\tSIP/2.0",
+            b"OPTIONS sip:a@b sip/2.0",
+            b"OPTIONS sip:a@b SIP/",
+            b"OPTIONS  SIP/2.0",
+        ] {
+            assert_eq!(parse_start_line(line, 0), spaced_request_line(line, 0, 7));
+        }
+    }
+
+    #[test]
+    fn recognised_header_names_take_the_short_cut_with_the_same_answer() {
+        let mut seed = 0x9e3779b97f4a7c15u64;
+        let names: [&[u8]; 8] = [
+            b"Via",
+            b"cseq",
+            b"Content-Length",
+            b"X-Y",
+            b"f",
+            b"X@Y",
+            b"",
+            b"T{o",
+        ];
+        let tails = b": \t\r\nx-";
+        for _ in 0..20000 {
+            let mut buf = names[(seed % 8) as usize].to_vec();
+            let n = 1 + (seed >> 20) as usize % 6;
+            buf.extend(lines(tails, &mut seed, n));
+            if seed % 5 == 0 {
+                buf.extend_from_slice(b"value\r\n");
+            }
+            assert_eq!(header_name(&buf, 0), any_header_name(&buf, 0), "{buf:?}");
+        }
+    }
 }
