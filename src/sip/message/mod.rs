@@ -18,6 +18,9 @@
 //! Deliberate choices: lines end with CRLF only (a bare CR or LF inside a header is an error);
 //! leading CRLFs before the start line are skipped (§7.5); bytes after Content-Length are
 //! ignored (§18.3); without Content-Length the body is the rest of the datagram (§18.3, UDP).
+//!
+//! Stage 1 lives in `lines`, stage 2 in `validate`; this file holds the types and the views
+//! parsed on demand.
 
 mod lines;
 mod validate;
