@@ -17,8 +17,8 @@
 //!     i: c1@10.0.0.1\r\nCSeq: 1 OPTIONS\r\nl: 0\r\n\r\n";
 //! let mut headers = [Header::EMPTY; MAX_HEADERS];
 //! let msg = sip::parse(bytes, &mut headers).unwrap();
-//! assert_eq!(msg.via().branch, Some(&b"z9hG4bK1"[..]));
-//! assert_eq!(msg.from().uri.user, Some(&b"tv-7"[..]));
+//! assert_eq!(msg.via().branch(), Some(&b"z9hG4bK1"[..]));
+//! assert_eq!(msg.from().uri.user(), Some(&b"tv-7"[..]));
 //! ```
 
 pub mod build;
