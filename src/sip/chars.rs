@@ -5,14 +5,14 @@
 //! and works on byte slices, because header values may contain folded lines (CRLF followed by
 //! SP/HTAB), which the helpers treat as linear white space (RFC 3261 §7.3.1).
 
-const TOKEN: u8 = 1;
-const WORD: u8 = 2;
-const USER: u8 = 4;
+pub(crate) const TOKEN: u8 = 1;
+pub(crate) const WORD: u8 = 2;
+pub(crate) const USER: u8 = 4;
 const HOST: u8 = 8;
-const PARAM: u8 = 16;
-const HNV: u8 = 32;
+pub(crate) const PARAM: u8 = 16;
+pub(crate) const HNV: u8 = 32;
 const WS: u8 = 64;
-const PASSWORD: u8 = 128;
+pub(crate) const PASSWORD: u8 = 128;
 
 const fn build() -> [u8; 256] {
     let mut t = [0u8; 256];
@@ -88,6 +88,10 @@ const fn build() -> [u8; 256] {
 
 static TABLE: [u8; 256] = build();
 
+pub use super::swar::{
+    find_below, find_byte, find_cr_or_lf, find_list_special, find_name_end, token_end,
+};
+
 /// RFC 3261 `token` character.
 #[inline]
 pub fn is_token(b: u8) -> bool {
@@ -149,10 +153,19 @@ pub fn trim(s: &[u8]) -> &[u8] {
     &s[start..end]
 }
 
-/// End (exclusive) of the run of token characters starting at `i`.
+/// End (exclusive) of the run of bytes of class `class` (one of the class bits above)
+/// starting at `i`. Eight table look-ups are combined per step and tested once: branches,
+/// Call-IDs and URIs run to dozens of bytes, and a test per byte is what costs.
 #[inline]
-pub fn token_end(s: &[u8], mut i: usize) -> usize {
-    while i < s.len() && is_token(s[i]) {
+pub(crate) fn run_end(s: &[u8], mut i: usize, class: u8) -> usize {
+    while let Some(w) = s.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let all = w.iter().fold(0xff, |acc, &b| acc & TABLE[b as usize]);
+        if all & class == 0 {
+            break;
+        }
+        i += 8;
+    }
+    while i < s.len() && TABLE[s[i] as usize] & class != 0 {
         i += 1;
     }
     i
@@ -179,6 +192,18 @@ pub fn quoted_end(s: &[u8], i: usize) -> Option<usize> {
 pub fn parse_digits(s: &[u8], max: u64) -> Option<u64> {
     if s.is_empty() {
         return None;
+    }
+    if s.len() <= 19 {
+        // 19 digits cannot overflow a u64: no checked arithmetic per digit.
+        let mut v: u64 = 0;
+        for &b in s {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            v = v * 10 + d as u64;
+        }
+        return (v <= max).then_some(v);
     }
     let mut v: u64 = 0;
     for &b in s {
@@ -218,6 +243,38 @@ mod tests {
     }
 
     #[test]
+    fn run_end_matches_a_plain_scan() {
+        let mut seed = 0x853c49e6748fea9bu64;
+        let alphabet = b"aZ09-.!%*_+`'~@:;,<>\" \t\r\n/?&=$[]()\x00\xff";
+        for len in 0..40 {
+            for _ in 0..300 {
+                let s: Vec<u8> = (0..len)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        // Mostly one class, so that long runs occur.
+                        if seed % 4 == 0 {
+                            alphabet[(seed >> 8) as usize % alphabet.len()]
+                        } else {
+                            b'a' + (seed >> 8) as u8 % 26
+                        }
+                    })
+                    .collect();
+                for class in [TOKEN, WORD, USER, PARAM, HNV, PASSWORD] {
+                    for from in 0..=len {
+                        let want = s[from..]
+                            .iter()
+                            .position(|&b| TABLE[b as usize] & class == 0)
+                            .map_or(len, |p| p + from);
+                        assert_eq!(run_end(&s, from, class), want, "{s:?} {class} {from}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn helpers() {
         assert_eq!(trim(b" \r\n\tab c \t"), b"ab c");
         assert_eq!(trim(b"   "), b"");
@@ -229,93 +286,16 @@ mod tests {
         assert_eq!(parse_digits(b"101", 100), None);
         assert_eq!(parse_digits(b"1a", 100), None);
         assert_eq!(parse_digits(b"99999999999999999999999", u64::MAX), None);
-    }
-}
-
-const LO: u64 = 0x0101_0101_0101_0101;
-const HI: u64 = 0x8080_8080_8080_8080;
-
-/// Bit 7 of each byte of the result is set where `x` has a byte equal to `b` (the lowest set
-/// byte is exact; bytes above it may be false positives, which callers never look at).
-#[inline(always)]
-fn match_byte(x: u64, b: u8) -> u64 {
-    let y = x ^ (LO * b as u64);
-    y.wrapping_sub(LO) & !y & HI
-}
-
-/// Index of the first CR or LF at or after `from`: the only bytes a header value cannot hold
-/// outside a fold. Eight bytes at a time (SWAR), since values are most of a message.
-#[inline]
-pub fn find_cr_or_lf(s: &[u8], from: usize) -> Option<usize> {
-    let mut i = from;
-    while i + 8 <= s.len() {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&s[i..i + 8]);
-        let x = u64::from_le_bytes(w);
-        let m = match_byte(x, b'\r') | match_byte(x, b'\n');
-        if m != 0 {
-            return Some(i + (m.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    while i < s.len() {
-        if s[i] == b'\r' || s[i] == b'\n' {
-            return Some(i);
-        }
-        i += 1;
-    }
-    None
-}
-
-/// Index of the first `b` at or after `from`, eight bytes at a time.
-#[inline]
-pub fn find_byte(s: &[u8], from: usize, b: u8) -> Option<usize> {
-    let mut i = from;
-    while i + 8 <= s.len() {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&s[i..i + 8]);
-        let m = match_byte(u64::from_le_bytes(w), b);
-        if m != 0 {
-            return Some(i + (m.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    while i < s.len() {
-        if s[i] == b {
-            return Some(i);
-        }
-        i += 1;
-    }
-    None
-}
-
-#[cfg(test)]
-mod swar_tests {
-    use super::*;
-
-    #[test]
-    fn finds_like_a_plain_scan() {
-        let mut seed = 7u64;
-        for len in 0..64 {
-            for _ in 0..50 {
-                let s: Vec<u8> = (0..len)
-                    .map(|_| {
-                        seed = seed
-                            .wrapping_mul(6364136223846793005)
-                            .wrapping_add(1442695040888963407);
-                        [b'a', b'\r', b'\n', 0x8d, 0x0c, b'@', 0xff, 0][(seed >> 60) as usize & 7]
-                    })
-                    .collect();
-                for from in 0..=len {
-                    let want = s[from..]
-                        .iter()
-                        .position(|&b| b == b'\r' || b == b'\n')
-                        .map(|p| p + from);
-                    assert_eq!(find_cr_or_lf(&s, from), want, "{s:?} from {from}");
-                    let want = s[from..].iter().position(|&b| b == b'@').map(|p| p + from);
-                    assert_eq!(find_byte(&s, from, b'@'), want);
-                }
-            }
-        }
+        assert_eq!(
+            parse_digits(b"9999999999999999999", u64::MAX),
+            Some(9999999999999999999)
+        );
+        assert_eq!(
+            parse_digits(b"18446744073709551615", u64::MAX),
+            Some(u64::MAX)
+        );
+        assert_eq!(parse_digits(b"18446744073709551616", u64::MAX), None);
+        assert_eq!(parse_digits(b"00000000000000000000000042", 42), Some(42));
+        assert_eq!(parse_digits(b"4294967296", u32::MAX as u64), None);
     }
 }

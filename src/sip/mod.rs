@@ -29,6 +29,7 @@ pub mod message;
 pub mod name;
 pub mod nameaddr;
 pub mod params;
+mod swar;
 pub mod uri;
 pub mod values;
 pub mod via;

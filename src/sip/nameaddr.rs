@@ -29,6 +29,7 @@ pub struct NameAddr<'a> {
 
 impl<'a> NameAddr<'a> {
     /// Parse one trimmed value at offset `at` of the message.
+    #[inline(always)]
     pub fn parse(s: &'a [u8], at: usize) -> Result<NameAddr<'a>, ParseError> {
         let (a, end) = NameAddr::parse_item(s, at, false)?;
         debug_assert_eq!(end, s.len());
@@ -37,6 +38,7 @@ impl<'a> NameAddr<'a> {
 
     /// Parse the value that starts `s` (no leading white space). With `list`, a `,` after the
     /// value ends it (Contact lists); returns the value and the index where it ends.
+    #[inline(always)]
     pub fn parse_item(
         s: &'a [u8],
         at: usize,
@@ -141,6 +143,7 @@ pub enum Contact<'a> {
 
 impl<'a> Contact<'a> {
     /// Parse one trimmed Contact element.
+    #[inline(always)]
     pub fn parse(s: &'a [u8], at: usize) -> Result<Contact<'a>, ParseError> {
         if s == b"*" {
             return Ok(Contact::Star);
@@ -161,6 +164,7 @@ impl<'a> Contact<'a> {
     }
 
     /// The `expires` parameter (RFC 3261 §20.10), if present and valid.
+    #[inline(always)]
     pub fn expires(&self) -> Option<Result<u32, ParseError>> {
         match self {
             Contact::Star => None,

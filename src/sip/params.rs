@@ -6,7 +6,7 @@
 //! quoted string or inside `<...>` do not split. White space (including folded lines) is
 //! allowed around `;` and `=` (`SEMI`, `EQUAL` are `SWS x SWS`).
 
-use super::chars::{is_ws, quoted_end, skip_ws, token_end, trim};
+use super::chars::{find_list_special, is_ws, quoted_end, skip_ws, token_end, trim};
 use super::error::{ErrorKind, ParseError};
 
 /// One header parameter: `name` or `name=value`. A quoted value is given without its quotes
@@ -90,11 +90,13 @@ impl<'a> Params<'a> {
     }
 
     /// The first parameter with this name (case-insensitive).
+    #[inline(always)]
     pub fn get(&self, name: &[u8]) -> Option<Param<'a>> {
         self.iter().find(|p| p.name.eq_ignore_ascii_case(name))
     }
 
     /// The value of the first parameter with this name; `Some(None)` when present without value.
+    #[inline(always)]
     pub fn value(&self, name: &[u8]) -> Option<Option<&'a [u8]>> {
         self.get(name).map(|p| p.value)
     }
@@ -109,6 +111,7 @@ pub struct ParamIter<'a> {
 
 impl<'a> Iterator for ParamIter<'a> {
     type Item = Param<'a>;
+    #[inline(always)]
     fn next(&mut self) -> Option<Param<'a>> {
         match next_param(self.raw, self.pos) {
             Ok(Some((p, next))) => {
@@ -124,6 +127,7 @@ type Step<'a> = Result<Option<(Param<'a>, usize)>, (ErrorKind, usize)>;
 
 /// Parse the parameter starting at `i` (before its `;`). Returns the parameter and the index
 /// after it, `None` at the end, or the error kind and its offset.
+#[inline(always)]
 fn next_param(s: &[u8], i: usize) -> Step<'_> {
     let mut i = skip_ws(s, i);
     if i >= s.len() {
@@ -230,9 +234,13 @@ impl<'a> Iterator for ListIter<'a> {
         let start = self.pos;
         let mut i = start;
         let mut angle: Option<usize> = None;
-        while i < s.len() {
-            match s[i] {
-                b'"' => match quoted_end(s, i) {
+        // Jump from one byte that matters to the next, eight bytes at a time.
+        let i = loop {
+            let Some(k) = find_list_special(s, i) else {
+                break s.len();
+            };
+            match s[k] {
+                b'"' => match quoted_end(s, k) {
                     Some(end) => {
                         i = end;
                         continue;
@@ -241,17 +249,17 @@ impl<'a> Iterator for ListIter<'a> {
                         self.done = true;
                         return Some(Err(ParseError::new(
                             ErrorKind::UnterminatedQuote,
-                            self.base + i,
+                            self.base + k,
                         )));
                     }
                 },
-                b'<' if angle.is_none() => angle = Some(i),
+                b'<' if angle.is_none() => angle = Some(k),
                 b'>' => angle = None,
-                b',' if angle.is_none() => break,
+                b',' if angle.is_none() => break k,
                 _ => {}
             }
-            i += 1;
-        }
+            i = k + 1;
+        };
         if let Some(at) = angle {
             self.done = true;
             return Some(Err(ParseError::new(

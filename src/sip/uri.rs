@@ -10,8 +10,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::chars::{find_byte, is_hnv, is_param, is_password, is_user, parse_digits};
+use super::chars::{HNV, PARAM, PASSWORD, USER, find_byte, parse_digits, run_end};
 use super::error::{ErrorKind, ParseError};
+use super::swar::{HI, LO, at_least, bytes_equal, word_at};
 
 /// URI scheme.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,9 +82,16 @@ pub fn host_of(s: &[u8], kind: HostType) -> Option<Host<'_>> {
     }
 }
 
-/// Scan and check the host that starts at `s[i]`, in one pass: a name (labels of letters,
-/// digits and inner hyphens, optionally ending with a dot), a dotted quad, or an IPv6
-/// reference. Returns where the host ends and its kind, or `None` when malformed.
+/// Scan and check the host that starts at `s[i]`: a name (labels of letters, digits and inner
+/// hyphens, optionally ending with a dot), a dotted quad, or an IPv6 reference. Returns where
+/// the host ends and its kind, or `None` when malformed.
+///
+/// Eight bytes at a time: byte classes as SWAR masks, and the pairs that break a name (an empty
+/// label `..`, a label starting with `-` as in `.-`, or ending with `-` as in `-.`) as masks
+/// shifted by one byte, with a virtual `.` before the host so that a leading `.` or `-` counts.
+/// Only hosts that start with a digit look at their numbers again: a label of digits ended by a
+/// dot before the first letter or hyphen must be an octet (at most 3 digits, at most 255), so
+/// `1.2.3.4` and `10.example.com` pass and `1234.example.com` does not.
 #[inline]
 pub fn scan_host(s: &[u8], i: usize) -> (usize, Option<HostType>) {
     if s.get(i) == Some(&b'[') {
@@ -102,42 +110,83 @@ pub fn scan_host(s: &[u8], i: usize) -> (usize, Option<HostType>) {
         };
     }
     let mut e = i;
-    let mut numeric = true;
-    let mut label_len = 0u32;
-    let mut labels = 0u32;
-    let mut octet = 0u32;
-    let mut prev = b'.';
-    let mut ok = true;
+    let (mut prev_dot, mut prev_dash) = (0x80u64, 0u64);
+    let (mut bad, mut lettered) = (0u64, 0u64);
     while e < s.len() {
-        let b = s[e];
-        if b.is_ascii_digit() {
-            octet = octet.saturating_mul(10).saturating_add((b - b'0') as u32);
-            label_len += 1;
-        } else if b.is_ascii_alphabetic() || b == b'-' {
-            ok &= !(label_len == 0 && b == b'-');
-            numeric = false;
-            label_len += 1;
-        } else if b == b'.' {
-            ok &= label_len > 0 && prev != b'-';
-            ok &= !numeric || (label_len <= 3 && octet <= 255);
-            labels += 1;
-            label_len = 0;
-            octet = 0;
-        } else {
+        let x = word_at(s, e);
+        let dot = bytes_equal(x, b'.');
+        let dash = bytes_equal(x, b'-');
+        let x7 = x & !HI;
+        let l7 = (x | (LO * 0x20)) & !HI;
+        let digit = at_least(x7, b'0') & !at_least(x7, b'9' + 1);
+        let alpha = at_least(l7, b'a') & !at_least(l7, b'z' + 1);
+        // Bytes with bit 7 set are in no class; the first byte in no class ends the host.
+        let stop = !((digit | alpha) & !x | dot | dash) & HI;
+        // All ones below the first stop byte (all ones when there is none).
+        let within = ((stop & stop.wrapping_neg()) >> 7).wrapping_sub(1);
+        let (dot, dash) = (dot & within, dash & within);
+        bad |= (dot << 8 | prev_dot) & (dot | dash) | (dash << 8 | prev_dash) & dot;
+        lettered |= (alpha & !x | dash) & within;
+        if stop != 0 {
+            e += (stop.trailing_zeros() / 8) as usize;
             break;
         }
-        prev = b;
-        e += 1;
+        prev_dot = dot >> 56;
+        prev_dash = dash >> 56;
+        e += 8;
     }
-    if e == i || prev == b'-' {
+    let e = e.min(s.len());
+    if e == i || s[e - 1] == b'-' || bad != 0 {
         return (e, None);
     }
-    if numeric {
+    let host = &s[i..e];
+    if lettered == 0 {
         // All digits and dots: a dotted quad (a host name's top label is alphabetic).
-        ok &= labels == 3 && label_len > 0 && label_len <= 3 && octet <= 255;
-        return (e, ok.then_some(HostType::Ipv4));
+        return (e, is_dotted_quad(host).then_some(HostType::Ipv4));
     }
+    let ok = !host[0].is_ascii_digit() || octets_before_letters(host);
     (e, ok.then_some(HostType::Name))
+}
+
+/// True when `host`, all digits and dots, is four labels of 1 to 3 digits up to 255.
+fn is_dotted_quad(host: &[u8]) -> bool {
+    let (mut dots, mut len, mut octet) = (0, 0, 0u32);
+    for &b in host {
+        if b == b'.' {
+            if len == 0 || octet > 255 {
+                return false;
+            }
+            (dots, len, octet) = (dots + 1, 0, 0);
+        } else {
+            len += 1;
+            octet = octet * 10 + b.wrapping_sub(b'0') as u32;
+            if len > 3 {
+                return false;
+            }
+        }
+    }
+    dots == 3 && len > 0 && octet <= 255
+}
+
+/// True when every label of digits that a dot ends, before the first label holding a letter or
+/// hyphen, is at most 3 digits and at most 255 (see [`scan_host`]).
+fn octets_before_letters(host: &[u8]) -> bool {
+    let mut k = 0;
+    loop {
+        let start = k;
+        let mut octet = 0u32;
+        while let Some(d) = host.get(k).filter(|b| b.is_ascii_digit()) {
+            octet = (octet * 10 + (d - b'0') as u32).min(1000);
+            k += 1;
+        }
+        if host.get(k) != Some(&b'.') {
+            return true;
+        }
+        if k - start > 3 || octet > 255 {
+            return false;
+        }
+        k += 1;
+    }
 }
 
 fn parse_ipv4(s: &[u8]) -> Option<Ipv4Addr> {
@@ -173,25 +222,37 @@ pub struct Uri<'a> {
 
 impl<'a> Uri<'a> {
     /// Parse an absolute URI found at offset `at` of the message.
+    #[inline(always)]
     pub fn parse(s: &'a [u8], at: usize) -> Result<Uri<'a>, ParseError> {
         let bad = |off: usize| ParseError::new(ErrorKind::BadUri, at + off);
         if s.len() >= u16::MAX as usize || at > u32::MAX as usize {
             return Err(bad(0));
         }
-        let mut i = 0;
-        while i < s.len() && (s[i].is_ascii_alphanumeric() || matches!(s[i], b'+' | b'-' | b'.')) {
-            i += 1;
-        }
-        if i == 0 || !s[0].is_ascii_alphabetic() || i + 1 >= s.len() || s[i] != b':' {
-            return Err(bad(0));
-        }
-        let colon = i;
-        let scheme_raw = &s[..colon];
-        let scheme = match scheme_raw.len() {
-            3 if scheme_raw.eq_ignore_ascii_case(b"sip") => Scheme::Sip,
-            4 if scheme_raw.eq_ignore_ascii_case(b"sips") => Scheme::Sips,
-            3 if scheme_raw.eq_ignore_ascii_case(b"tel") => Scheme::Tel,
-            _ => Scheme::Other,
+        // `sip:` in any letter case (bit 0x20 folds only letters onto "sip"; the colon must
+        // match exactly), else the general scheme scan.
+        let sip_prefix = s
+            .first_chunk::<4>()
+            .is_some_and(|c| u32::from_le_bytes(*c) | 0x0020_2020 == u32::from_le_bytes(*b"sip:"));
+        let (colon, scheme) = if sip_prefix && s.len() > 4 {
+            (3, Scheme::Sip)
+        } else {
+            let mut i = 0;
+            while i < s.len()
+                && (s[i].is_ascii_alphanumeric() || matches!(s[i], b'+' | b'-' | b'.'))
+            {
+                i += 1;
+            }
+            if i == 0 || !s[0].is_ascii_alphabetic() || i + 1 >= s.len() || s[i] != b':' {
+                return Err(bad(0));
+            }
+            let scheme_raw = &s[..i];
+            let scheme = match scheme_raw.len() {
+                3 if scheme_raw.eq_ignore_ascii_case(b"sip") => Scheme::Sip,
+                4 if scheme_raw.eq_ignore_ascii_case(b"sips") => Scheme::Sips,
+                3 if scheme_raw.eq_ignore_ascii_case(b"tel") => Scheme::Tel,
+                _ => Scheme::Other,
+            };
+            (i, scheme)
         };
         let n = s.len() as u16;
         let mut uri = Uri {
@@ -220,21 +281,15 @@ impl<'a> Uri<'a> {
         // userinfo: up to the first '@' (see the module docs).
         let mut h = colon + 1;
         if let Some(atpos) = find_byte(s, h, b'@') {
+            // Neither class holds '@' or ':', so each run stops at or before `atpos`.
             let mut pw_start = 0;
-            for (k, &b) in s[h..atpos].iter().enumerate() {
-                let ok = if pw_start == 0 {
-                    if b == b':' {
-                        pw_start = h + k + 1;
-                        true
-                    } else {
-                        is_user(b)
-                    }
-                } else {
-                    is_password(b)
-                };
-                if !ok {
-                    return Err(bad(h + k));
-                }
+            let mut k = run_end(s, h, USER);
+            if k < atpos && s[k] == b':' {
+                pw_start = k + 1;
+                k = run_end(s, pw_start, PASSWORD);
+            }
+            if k != atpos {
+                return Err(bad(k));
             }
             let user_end = if pw_start == 0 { atpos } else { pw_start - 1 };
             if user_end == h {
@@ -268,19 +323,13 @@ impl<'a> Uri<'a> {
         uri.params_start = i as u16;
         while i < s.len() && s[i] == b';' {
             let n0 = i + 1;
-            i = n0;
-            while i < s.len() && is_param(s[i]) {
-                i += 1;
-            }
+            i = run_end(s, n0, PARAM);
             if i == n0 {
                 return Err(bad(n0));
             }
             if s.get(i) == Some(&b'=') {
                 let v0 = i + 1;
-                i = v0;
-                while i < s.len() && is_param(s[i]) {
-                    i += 1;
-                }
+                i = run_end(s, v0, PARAM);
                 if i == v0 {
                     return Err(bad(v0));
                 }
@@ -292,16 +341,11 @@ impl<'a> Uri<'a> {
             i += 1;
             loop {
                 let n0 = i;
-                while i < s.len() && is_hnv(s[i]) {
-                    i += 1;
-                }
+                i = run_end(s, i, HNV);
                 if i == n0 || s.get(i) != Some(&b'=') {
                     return Err(bad(i));
                 }
-                i += 1;
-                while i < s.len() && is_hnv(s[i]) {
-                    i += 1;
-                }
+                i = run_end(s, i + 1, HNV);
                 if i < s.len() && s[i] == b'&' {
                     i += 1;
                     continue;
@@ -472,12 +516,85 @@ mod tests {
         assert_eq!(ok("urn:uuid:f81d4fae").scheme, Scheme::Other);
     }
 
+    /// The former one-pass host scanner, as the reference for `scan_host`.
+    fn scan_host_reference(s: &[u8], i: usize) -> (usize, Option<HostType>) {
+        let (mut e, mut numeric, mut label_len, mut labels) = (i, true, 0u32, 0u32);
+        let (mut octet, mut prev, mut ok) = (0u32, b'.', true);
+        while e < s.len() {
+            let b = s[e];
+            if b.is_ascii_digit() {
+                octet = (octet * 10 + (b - b'0') as u32).min(1000);
+                label_len += 1;
+            } else if b.is_ascii_alphabetic() || b == b'-' {
+                ok &= !(label_len == 0 && b == b'-');
+                numeric = false;
+                label_len += 1;
+            } else if b == b'.' {
+                ok &= label_len > 0 && prev != b'-';
+                ok &= !numeric || (label_len <= 3 && octet <= 255);
+                labels += 1;
+                label_len = 0;
+                octet = 0;
+            } else {
+                break;
+            }
+            prev = b;
+            e += 1;
+        }
+        if e == i || prev == b'-' {
+            return (e, None);
+        }
+        if numeric {
+            ok &= labels == 3 && label_len > 0 && label_len <= 3 && octet <= 255;
+            return (e, ok.then_some(HostType::Ipv4));
+        }
+        (e, ok.then_some(HostType::Name))
+    }
+
     #[test]
-    fn overlong_numeric_hosts_are_errors_not_overflows() {
-        // Found by fuzzing: ten digits overflowed the octet accumulator.
-        assert_eq!(parse_host(b"8888888888", 0).unwrap_err().kind, ErrorKind::BadHost);
-        assert_eq!(Uri::parse(b"sip:9999999999", 0).unwrap_err().kind, ErrorKind::BadHost);
-        assert_eq!(Uri::parse(b"sip:1.2.3.99999999999999999999", 0).unwrap_err().kind, ErrorKind::BadHost);
+    fn scan_host_matches_reference() {
+        let mut seed = 0x9e3779b97f4a7c15u64;
+        let alphabet = b"0123456789912255256.-.-aZ:;x_";
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for len in 0..40 {
+            for _ in 0..2000 {
+                let s: Vec<u8> = (0..len)
+                    .map(|_| {
+                        let r = next();
+                        match r % 8 {
+                            0 => (r as u8 >> 1) | (0x80 * (r as u8 & 1)),
+                            1 => b'a' + (r >> 8) as u8 % 26,
+                            _ => alphabet[(r >> 8) as usize % alphabet.len()],
+                        }
+                    })
+                    .collect();
+                let from = (next() as usize) % (len + 1);
+                assert_eq!(
+                    scan_host(&s, from),
+                    scan_host_reference(&s, from),
+                    "{s:?} from {from}"
+                );
+            }
+        }
+        for h in [
+            "1.2.3.4",
+            "10.example.com",
+            "1234.example.com",
+            "256.a",
+            "1.2.3.4.",
+            "a-.b",
+        ] {
+            assert_eq!(
+                scan_host(h.as_bytes(), 0),
+                scan_host_reference(h.as_bytes(), 0),
+                "{h}"
+            );
+        }
     }
 
     #[test]
@@ -497,6 +614,19 @@ mod tests {
         assert_eq!(kind("sip:-a.com"), ErrorKind::BadHost);
         assert_eq!(kind("sip:a..com"), ErrorKind::BadHost);
         assert_eq!(kind("sip:a_b.com"), ErrorKind::BadHost);
+        // A digit run longer than u32 holds is a bad host, not an overflow panic (also found by
+        // fuzzing: `fuzz/corpus/uri/seed-crash-scan-host-octet-overflow`).
+        assert_eq!(
+            parse_host(b"8888888888", 0).unwrap_err().kind,
+            ErrorKind::BadHost
+        );
+        assert_eq!(kind("sip:9999999999"), ErrorKind::BadHost);
+        assert_eq!(kind("sip:user@36893116892368931168921"), ErrorKind::BadHost);
+        assert_eq!(
+            kind("sip:1.2.3.36893116892368931168921"),
+            ErrorKind::BadHost
+        );
+        assert!(Uri::parse(b"sip:a.36893116892368931168921b.com", 0).is_ok());
         assert_eq!(kind("sip:x;=y"), ErrorKind::BadUri);
         assert_eq!(kind("sip:x?"), ErrorKind::BadUri);
         assert_eq!(kind("sip:x?a"), ErrorKind::BadUri);

@@ -3,7 +3,7 @@
 //! Numbers allow leading zeros (RFC 4475 §3.1.1.1) and reject overlarge values
 //! (RFC 4475 §3.1.2.4).
 
-use super::chars::{is_token, is_word, is_ws, parse_digits, skip_ws, token_end, trim};
+use super::chars::{WORD, is_token, is_ws, parse_digits, run_end, skip_ws, token_end, trim};
 use super::error::{ErrorKind, ParseError};
 use super::params::Params;
 
@@ -46,16 +46,16 @@ impl<'a> CSeq<'a> {
 /// Check a trimmed Call-ID: `word [ "@" word ]`.
 pub fn check_call_id(s: &[u8], at: usize) -> Result<&[u8], ParseError> {
     let bad = ParseError::new(ErrorKind::BadCallId, at);
-    let mut parts = s.split(|&b| b == b'@');
-    let first = parts.next().unwrap_or(&[]);
-    let second = parts.next();
-    if parts.next().is_some() || first.is_empty() || !first.iter().all(|&b| is_word(b)) {
+    // `word` does not hold '@', so the first run stops at the '@' if there is one.
+    let first = run_end(s, 0, WORD);
+    if first == 0 {
         return Err(bad);
     }
-    if let Some(w) = second {
-        if w.is_empty() || !w.iter().all(|&b| is_word(b)) {
-            return Err(bad);
-        }
+    if first == s.len() {
+        return Ok(s);
+    }
+    if s[first] != b'@' || first + 1 == s.len() || run_end(s, first + 1, WORD) != s.len() {
+        return Err(bad);
     }
     Ok(s)
 }

@@ -51,6 +51,7 @@ impl<'a> Via<'a> {
 
     /// Parse the Via value that starts `s`; with `list`, a `,` ends it. Returns the value and
     /// the index where it ends.
+    #[inline(always)]
     pub fn parse_item(s: &'a [u8], at: usize, list: bool) -> Result<(Via<'a>, usize), ParseError> {
         let bad = |off: usize| ParseError::new(ErrorKind::BadVia, at + off);
         if s.len() >= u16::MAX as usize {
