@@ -95,3 +95,35 @@ mod tests {
         assert_ne!(hash_bytes(1, b""), hash_bytes(1, b"\0"));
     }
 }
+
+/// A fast seeded `Hasher` for the tables keyed by short byte strings and integers (class
+/// names, parked client ids, expiry seconds), where SipHash's cost shows per request. Keyed by
+/// a random seed so that clients cannot aim at collisions.
+#[derive(Clone, Copy, Debug)]
+pub struct SeededState(pub u64);
+
+impl std::hash::BuildHasher for SeededState {
+    type Hasher = SeededHasher;
+    fn build_hasher(&self) -> SeededHasher {
+        SeededHasher(self.0)
+    }
+}
+
+/// The hasher of [`SeededState`].
+#[derive(Clone, Copy, Debug)]
+pub struct SeededHasher(u64);
+
+impl std::hash::Hasher for SeededHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = hash_bytes(self.0, bytes);
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = mix(self.0 ^ n);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}

@@ -7,6 +7,8 @@
 
 use std::collections::HashMap;
 
+use crate::rand::SeededState;
+
 /// An interned class.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ClassId(pub u16);
@@ -15,14 +17,22 @@ pub struct ClassId(pub u16);
 pub const MAX_CLASSES: usize = u16::MAX as usize;
 
 /// Interned class names and their member lists.
-#[derive(Default)]
 pub struct Classes {
-    by_name: HashMap<Box<[u8]>, ClassId>,
+    by_name: HashMap<Box<[u8]>, ClassId, SeededState>,
     names: Vec<Box<[u8]>>,
     members: Vec<Vec<u32>>,
 }
 
 impl Classes {
+    /// An empty table, its hash keyed by `seed`.
+    pub fn new(seed: u64) -> Classes {
+        Classes {
+            by_name: HashMap::with_hasher(SeededState(seed)),
+            names: Vec::new(),
+            members: Vec::new(),
+        }
+    }
+
     /// The id of a class name, if interned.
     pub fn get(&self, name: &[u8]) -> Option<ClassId> {
         self.by_name.get(name).copied()

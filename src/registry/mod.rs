@@ -43,7 +43,7 @@ impl Registry {
         Registry {
             clients: Arena::new(),
             index: IdIndex::new(seed),
-            classes: Classes::default(),
+            classes: Classes::new(crate::rand::mix(seed)),
         }
     }
 

@@ -21,7 +21,7 @@ use std::net::SocketAddr;
 use super::push::{OVERFLOW, Outcome};
 use super::{PushKey, QueueKey, Server, Timer, TxnKey};
 use crate::registry::{ClientKey, NO_QUEUE};
-use crate::sip::{Host, Message, Uri, Writer};
+use crate::sip::{Host, Uri, Writer};
 use crate::timer::TimerKey;
 
 const NIL: u32 = u32::MAX;
@@ -294,15 +294,14 @@ impl Server {
     }
 
     /// A response to one of our MESSAGEs.
-    pub(super) fn on_message_response(&mut self, msg: &Message<'_>) {
-        let Some(key) = self.txn_of_branch(msg.via().branch()) else {
+    pub(super) fn on_message_response(&mut self, code: u16, branch: Option<&[u8]>) {
+        let Some(key) = self.txn_of_branch(branch) else {
             return;
         };
         let Some(t) = self.txns.get_mut(key) else {
             self.metrics.drop(super::Drop::LateResponse);
             return;
         };
-        let code = msg.status().unwrap_or(0);
         if code < 200 {
             // RFC 3261 §17.1.2.2: Proceeding; Timer E now fires at T2.
             t.proceeding = true;
@@ -361,8 +360,8 @@ impl Server {
                 contact: c.contact(),
                 id: c.id(),
                 domain: self.cfg.domain.as_bytes(),
-                local: self.cfg.sip_addr,
-                boot: self.boot,
+                local: &self.local_hostport,
+                boot: &self.boot_hex,
                 txn: (key.index(), key.generation()),
                 seq: p.seq,
                 content_type: &p.content_type,
@@ -383,8 +382,8 @@ impl Server {
                 contact: b"",
                 id: b"",
                 domain: self.cfg.domain.as_bytes(),
-                local: self.cfg.sip_addr,
-                boot: self.boot,
+                local: &self.local_hostport,
+                boot: &self.boot_hex,
                 txn: (u32::MAX, u32::MAX),
                 seq,
                 content_type,
@@ -570,21 +569,12 @@ struct MessageParts<'a> {
     contact: &'a [u8],
     id: &'a [u8],
     domain: &'a [u8],
-    local: SocketAddr,
-    boot: u32,
+    local: &'a [u8],
+    boot: &'a [u8; 8],
     txn: (u32, u32),
     seq: u64,
     content_type: &'a [u8],
     payload: &'a [u8],
-}
-
-/// The boot nonce as eight hex digits (as in the public message id).
-fn push_boot<'w, 'o>(w: &'w mut Writer<'o>, boot: u32) -> &'w mut Writer<'o> {
-    let mut digits = [0u8; 8];
-    for (i, d) in digits.iter_mut().enumerate() {
-        *d = b"0123456789abcdef"[(boot >> (28 - 4 * i) & 15) as usize];
-    }
-    w.push(&digits)
 }
 
 /// A MESSAGE request (RFC 3428) to one client; returns its length.
@@ -593,10 +583,10 @@ fn write_message(w: &mut Writer<'_>, m: &MessageParts<'_>) -> usize {
     w.request_line(b"MESSAGE", m.contact);
     w.begin("Via")
         .push(b"SIP/2.0/UDP ")
-        .push_hostport(m.local)
+        .push(m.local)
         .push(b";branch=")
         .push(BRANCH_PREFIX);
-    push_boot(w, m.boot)
+    w.push(m.boot)
         .push(b"-")
         .push_hex(index as u64)
         .push(b"-")
@@ -607,9 +597,9 @@ fn write_message(w: &mut Writer<'_>, m: &MessageParts<'_>) -> usize {
     // RFC 3261 §8.1.1.3: a new From tag for every request outside a dialog.
     w.begin("From")
         .push(b"<sip:sippush@")
-        .push_hostport(m.local)
+        .push(m.local)
         .push(b">;tag=sp");
-    push_boot(w, m.boot)
+    w.push(m.boot)
         .push(b"-")
         .push_hex(index as u64)
         .push(b"-")
@@ -623,7 +613,7 @@ fn write_message(w: &mut Writer<'_>, m: &MessageParts<'_>) -> usize {
         .push(b">")
         .end();
     w.begin("Call-ID").push(b"sp-");
-    push_boot(w, m.boot)
+    w.push(m.boot)
         .push(b"-")
         .push_hex(index as u64)
         .push(b"-")
@@ -631,6 +621,6 @@ fn write_message(w: &mut Writer<'_>, m: &MessageParts<'_>) -> usize {
         .end();
     w.header("CSeq", b"1 MESSAGE");
     w.begin("Push-Id");
-    push_boot(w, m.boot).push(b"-").push_u64(m.seq).end();
+    w.push(m.boot).push(b"-").push_u64(m.seq).end();
     w.finish(Some(m.content_type), m.payload)
 }

@@ -40,7 +40,7 @@ pub use config::{Config, Route};
 pub use metrics::{Drop, Gauges, Metrics, ShellCounters};
 
 use crate::handle::{Arena, Handle};
-use crate::rand::Rng;
+use crate::rand::{Rng, SeededState};
 use crate::registry::Registry;
 use crate::timer::Wheel;
 use deliver::{Node, Queue, Txn};
@@ -73,13 +73,17 @@ pub struct Server {
     rng: Rng,
     hash_seed: u64,
     boot: u32,
+    /// The boot nonce as eight hex digits, as MESSAGE ids, branches and tags carry it.
+    boot_hex: [u8; 8],
+    /// The SIP address as `host:port`, as Via and From carry it.
+    local_hostport: Box<[u8]>,
     reg: Registry,
     wheel: Wheel<Timer>,
     out: Output,
     /// Expiry buckets: bucket second → clients whose liveness is checked then.
-    buckets: HashMap<u64, Vec<crate::registry::ClientKey>>,
+    buckets: HashMap<u64, Vec<crate::registry::ClientKey>, SeededState>,
     pushes: Arena<Push>,
-    push_index: HashMap<u64, PushKey>,
+    push_index: HashMap<u64, PushKey, SeededState>,
     next_push_seq: u64,
     active_pushes: usize,
     queues: Arena<Queue>,
@@ -87,7 +91,7 @@ pub struct Server {
     txns: Arena<Txn>,
     ready: VecDeque<QueueKey>,
     due: VecDeque<TxnKey>,
-    parked: HashMap<Box<[u8]>, QueueKey>,
+    parked: HashMap<Box<[u8]>, QueueKey, SeededState>,
     inflight: usize,
     scratch: Vec<u8>,
     /// Every counter (the shell updates `metrics.shell`).
@@ -100,7 +104,15 @@ impl Server {
         let mut rng = Rng::new(cfg.seed);
         let hash_seed = rng.next_u64();
         let boot = rng.next_u64() as u32;
+        let mut boot_hex = [0u8; 8];
+        for (i, d) in boot_hex.iter_mut().enumerate() {
+            *d = b"0123456789abcdef"[(boot >> (28 - 4 * i) & 15) as usize];
+        }
+        let mut local_hostport = Vec::new();
+        crate::sip::Writer::new(&mut local_hostport).push_hostport(cfg.sip_addr);
         Server {
+            boot_hex,
+            local_hostport: local_hostport.into(),
             reg: Registry::new(rng.next_u64()),
             cfg,
             now,
@@ -109,9 +121,9 @@ impl Server {
             boot,
             wheel: Wheel::new(now),
             out: Output::default(),
-            buckets: HashMap::new(),
+            buckets: HashMap::with_hasher(SeededState(hash_seed ^ 1)),
             pushes: Arena::new(),
-            push_index: HashMap::new(),
+            push_index: HashMap::with_hasher(SeededState(hash_seed ^ 2)),
             next_push_seq: 1,
             active_pushes: 0,
             queues: Arena::new(),
@@ -119,7 +131,7 @@ impl Server {
             txns: Arena::new(),
             ready: VecDeque::new(),
             due: VecDeque::new(),
-            parked: HashMap::new(),
+            parked: HashMap::with_hasher(SeededState(hash_seed ^ 3)),
             inflight: 0,
             scratch: Vec::with_capacity(2048),
             metrics: Metrics::default(),

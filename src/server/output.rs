@@ -11,7 +11,6 @@ use crate::sip::Writer;
 pub struct Output {
     bytes: Vec<u8>,
     queue: VecDeque<(SocketAddr, usize, usize)>,
-    scratch: Vec<u8>,
 }
 
 impl Default for Output {
@@ -20,23 +19,20 @@ impl Default for Output {
         Output {
             bytes: Vec::with_capacity(32 * 1024),
             queue: VecDeque::with_capacity(64),
-            scratch: Vec::with_capacity(4096),
         }
     }
 }
 
 impl Output {
     /// Build one datagram for `dest` with `build`, which writes a whole message with the
-    /// writer it is given. A build that writes nothing sends nothing.
+    /// writer it is given (at the end of the arena: no copy). A build that writes nothing (or
+    /// truncates back to where it started) sends nothing.
     pub fn push(&mut self, dest: SocketAddr, build: impl FnOnce(&mut Writer<'_>)) {
-        let mut w = Writer::new(&mut self.scratch);
-        build(&mut w);
-        if self.scratch.is_empty() {
-            return;
-        }
         let start = self.bytes.len();
-        self.bytes.extend_from_slice(&self.scratch);
-        self.queue.push_back((dest, start, self.bytes.len()));
+        build(&mut Writer::append(&mut self.bytes));
+        if self.bytes.len() > start {
+            self.queue.push_back((dest, start, self.bytes.len()));
+        }
     }
 
     /// Queue raw bytes (e.g. the CRLF keep-alive pong).

@@ -51,35 +51,38 @@ impl Server {
                 return;
             }
         };
-        let is_request = raw.is_request();
+        if !raw.is_request() {
+            // Responses only need what matches them to a transaction (RFC 3261 §17.1.3).
+            match raw.check_response() {
+                Ok((via, cseq)) if cseq.method == b"MESSAGE" => {
+                    self.on_message_response(raw.status().unwrap_or(0), via.branch())
+                }
+                Ok(_) => self.metrics.drop(Drop::UnmatchedResponse),
+                Err(e) => {
+                    log::debug!("{src}: malformed response: {e}");
+                    self.metrics.parse_error(e.kind);
+                    self.metrics.drop(Drop::BadResponse);
+                }
+            }
+            return;
+        }
         let msg = match raw.validate() {
             Ok(m) => m,
             Err(e) => {
                 log::debug!("{src}: malformed: {e}");
                 self.metrics.parse_error(e.kind);
-                match e.disposition(is_request) {
+                match e.disposition(true) {
                     Disposition::Respond(code) => {
                         self.answer_malformed(src, &raw, code, e.kind.reason())
                     }
-                    Disposition::Drop => self.metrics.drop(if is_request {
-                        Drop::Unanswerable
-                    } else {
-                        Drop::BadResponse
-                    }),
+                    Disposition::Drop => self.metrics.drop(Drop::Unanswerable),
                 }
                 return;
             }
         };
-        match msg.method() {
-            None => {
-                if msg.cseq().method == b"MESSAGE" {
-                    self.on_message_response(&msg);
-                } else {
-                    self.metrics.drop(Drop::UnmatchedResponse);
-                }
-            }
-            Some(b"ACK") => self.metrics.drop(Drop::Ack),
-            Some(method) => {
+        match msg.method().unwrap_or(b"") {
+            b"ACK" => self.metrics.drop(Drop::Ack),
+            method => {
                 if let Some(req) = msg.header(HeaderName::Require) {
                     reply(
                         &mut self.out,
@@ -203,12 +206,11 @@ impl Server {
         };
         let mut answered = false;
         self.out.push(src, |w| {
+            // Writes nothing (so nothing is sent) when the request cannot be answered.
             if sip::response_to_raw(w, raw, code, reason.as_bytes(), &opts) {
                 w.header("Server", SERVER);
                 w.finish(None, b"");
                 answered = true;
-            } else {
-                w.clear();
             }
         });
         if answered {

@@ -26,6 +26,12 @@ impl<'o> Writer<'o> {
         Writer { out }
     }
 
+    /// Start a message at the end of `out`, keeping what it holds (several datagrams in one
+    /// buffer). [`Writer::len`] then counts the whole buffer.
+    pub fn append(out: &'o mut Vec<u8>) -> Writer<'o> {
+        Writer { out }
+    }
+
     /// `Method SP Request-URI SP SIP/2.0 CRLF`.
     pub fn request_line(&mut self, method: &[u8], uri: &[u8]) -> &mut Self {
         self.push(method).push(b" ").push(uri).push(b" SIP/2.0\r\n")
@@ -127,7 +133,8 @@ impl<'o> Writer<'o> {
     }
 
     /// Write Content-Type (when `body` is not empty and a type is given), Content-Length, the
-    /// empty line and the body. Returns the length of the finished message.
+    /// empty line and the body. Returns the length of the buffer (the message's length for a
+    /// writer made with [`Writer::new`]).
     pub fn finish(&mut self, content_type: Option<&[u8]>, body: &[u8]) -> usize {
         if let (Some(ct), false) = (content_type, body.is_empty()) {
             self.header("Content-Type", ct);
@@ -135,11 +142,6 @@ impl<'o> Writer<'o> {
         self.header_u64("Content-Length", body.len() as u64);
         self.push(b"\r\n").push(body);
         self.out.len()
-    }
-
-    /// Discard everything written so far.
-    pub fn clear(&mut self) {
-        self.out.clear();
     }
 
     /// Bytes written so far.

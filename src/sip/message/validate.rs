@@ -18,6 +18,34 @@ impl<'a> RawMessage<'a> {
     /// Stage 2: check what RFC 3261 requires of every message (see the module docs) and parse
     /// the views the server reads on every message.
     pub fn validate(self) -> Result<Message<'a>, ParseError> {
+        let (call_id, cseq) = self.check_common()?;
+        let via = self.via()?;
+        let from = self.from()?;
+        let to = self.to()?;
+        Ok(Message {
+            raw: self,
+            via,
+            from,
+            to,
+            call_id,
+            cseq,
+        })
+    }
+
+    /// The lighter stage 2 a transaction user needs to match a response to its request
+    /// (RFC 3261 §17.1.3: top Via branch and CSeq method): every check of
+    /// [`RawMessage::validate`] except the parsing of From and To, whose presence is still
+    /// required (§18.1.2 discards responses missing required headers). Returns the top Via and
+    /// the CSeq.
+    pub fn check_response(&self) -> Result<(Via<'a>, CSeq<'a>), ParseError> {
+        let (_, cseq) = self.check_common()?;
+        Ok((self.via()?, cseq))
+    }
+
+    /// The checks shared by [`RawMessage::validate`] and [`RawMessage::check_response`]:
+    /// version, required headers, duplicates, Content-Length, Call-ID, CSeq (and its method,
+    /// Max-Forwards and the Request-URI for requests).
+    fn check_common(&self) -> Result<(&'a [u8], CSeq<'a>), ParseError> {
         if let Some(e) = self.line_error {
             return Err(e);
         }
@@ -83,17 +111,7 @@ impl<'a> RawMessage<'a> {
                 check_request_uri(uri, uri_at)?;
             }
         }
-        let via = self.via()?;
-        let from = self.from()?;
-        let to = self.to()?;
-        Ok(Message {
-            raw: self,
-            via,
-            from,
-            to,
-            call_id,
-            cseq,
-        })
+        Ok((call_id, cseq))
     }
 }
 
