@@ -577,34 +577,33 @@ struct MessageParts<'a> {
     payload: &'a [u8],
 }
 
-/// A MESSAGE request (RFC 3428) to one client; returns its length.
+/// A MESSAGE request (RFC 3428) to one client; returns its length. Branch, From tag and
+/// Call-ID all carry `<boot>-<slot>-<generation>` of the transaction: unique per request, and
+/// the branch is what matches the response back (see the module docs).
 fn write_message(w: &mut Writer<'_>, m: &MessageParts<'_>) -> usize {
-    let (index, generation) = m.txn;
+    let name = |w: &mut Writer<'_>| {
+        w.push(m.boot)
+            .push(b"-")
+            .push_hex(m.txn.0 as u64)
+            .push(b"-")
+            .push_hex(m.txn.1 as u64);
+    };
     w.request_line(b"MESSAGE", m.contact);
     w.begin("Via")
         .push(b"SIP/2.0/UDP ")
         .push(m.local)
         .push(b";branch=")
         .push(BRANCH_PREFIX);
-    w.push(m.boot)
-        .push(b"-")
-        .push_hex(index as u64)
-        .push(b"-")
-        .push_hex(generation as u64)
-        .push(b";rport")
-        .end();
+    name(w);
+    w.push(b";rport").end();
     w.header("Max-Forwards", b"70");
     // RFC 3261 §8.1.1.3: a new From tag for every request outside a dialog.
     w.begin("From")
         .push(b"<sip:sippush@")
         .push(m.local)
         .push(b">;tag=sp");
-    w.push(m.boot)
-        .push(b"-")
-        .push_hex(index as u64)
-        .push(b"-")
-        .push_hex(generation as u64)
-        .end();
+    name(w);
+    w.end();
     w.begin("To")
         .push(b"<sip:")
         .push(m.id)
@@ -613,14 +612,13 @@ fn write_message(w: &mut Writer<'_>, m: &MessageParts<'_>) -> usize {
         .push(b">")
         .end();
     w.begin("Call-ID").push(b"sp-");
-    w.push(m.boot)
-        .push(b"-")
-        .push_hex(index as u64)
-        .push(b"-")
-        .push_hex(generation as u64)
-        .end();
+    name(w);
+    w.end();
     w.header("CSeq", b"1 MESSAGE");
-    w.begin("Push-Id");
-    w.push(m.boot).push(b"-").push_u64(m.seq).end();
+    w.begin("Push-Id")
+        .push(m.boot)
+        .push(b"-")
+        .push_u64(m.seq)
+        .end();
     w.finish(Some(m.content_type), m.payload)
 }
