@@ -32,6 +32,8 @@ struct Phase {
     secs: f64,
     server_cpu_ns: Option<u64>,
     load_cpu_ns: Option<u64>,
+    /// Datagrams the kernel dropped for want of receive buffer during the phase (system-wide).
+    kernel_drops: Option<u64>,
 }
 
 impl Phase {
@@ -78,19 +80,30 @@ struct Clocks {
     load_tid: Option<u32>,
 }
 
+/// CPU clocks of both threads and the kernel's UDP receive-buffer drops, at one moment.
+type Reading = (Option<u64>, Option<u64>, Option<u64>);
+
 impl Clocks {
-    fn read(&self) -> (Option<u64>, Option<u64>) {
+    fn read(&self) -> Reading {
+        let drops = crate::server::shell::read_udp_snmp().map(|(rcv, _)| rcv);
         (
             self.server_tid.and_then(thread_cpu_ns),
             self.load_tid.and_then(thread_cpu_ns),
+            drops,
         )
     }
-    fn since(&self, before: (Option<u64>, Option<u64>)) -> (Option<u64>, Option<u64>) {
+
+    /// A phase of `count` operations over `secs` that began at `before`.
+    fn phase(&self, before: Reading, count: u64, secs: f64) -> Phase {
         let now = self.read();
-        (
-            now.0.zip(before.0).map(|(a, b)| a - b),
-            now.1.zip(before.1).map(|(a, b)| a - b),
-        )
+        let d = |a: Option<u64>, b: Option<u64>| a.zip(b).map(|(a, b)| a.saturating_sub(b));
+        Phase {
+            count,
+            secs,
+            server_cpu_ns: d(now.0, before.0),
+            load_cpu_ns: d(now.1, before.1),
+            kernel_drops: d(now.2, before.2),
+        }
     }
 }
 
@@ -164,7 +177,7 @@ fn options() -> getopts::Options {
     o.optopt(
         "",
         "window",
-        "outstanding registrations/heartbeats at once (default 4096)",
+        "outstanding registrations/heartbeats at once (default 2048)",
         "W",
     );
     o.optopt(
@@ -178,7 +191,7 @@ fn options() -> getopts::Options {
     o.optopt(
         "",
         "max-inflight",
-        "in-process server: most MESSAGE transactions outstanding (default 8192)",
+        "in-process server: most MESSAGE transactions outstanding (default 2048)",
         "N",
     );
     o.optopt(
@@ -216,7 +229,7 @@ pub(super) fn run(args: &[String]) -> Result<(), CliError> {
     let loss: f64 = opt_value(&m, "loss", 0.0)?;
     let ttl: u32 = opt_value(&m, "ttl", 300)?;
     let payload_bytes: usize = opt_value(&m, "payload-bytes", 200)?;
-    let window: usize = opt_value(&m, "window", 4096)?;
+    let window: usize = opt_value(&m, "window", 2048)?;
     let seed: u64 = opt_value(&m, "seed", 1)?;
     let classes: Vec<String> = m
         .opt_str("classes")
@@ -268,7 +281,7 @@ pub(super) fn run(args: &[String]) -> Result<(), CliError> {
                 max_expires: 86_400,
                 max_ttl_s: ttl.max(1),
                 default_ttl_s: ttl.max(1),
-                max_inflight: opt_value(&m, "max-inflight", 8192)?,
+                max_inflight: opt_value(&m, "max-inflight", 2048)?,
                 t1_ms: opt_value(&m, "t1-ms", 500)?,
                 seed,
                 ..Config::default()
@@ -359,13 +372,7 @@ pub(super) fn run(args: &[String]) -> Result<(), CliError> {
             )
         });
     }
-    let (scpu, lcpu) = clocks.since(before);
-    let register = Phase {
-        count: clients as u64,
-        secs: t0.elapsed().as_secs_f64(),
-        server_cpu_ns: scpu,
-        load_cpu_ns: lcpu,
-    };
+    let register = clocks.phase(before, clients as u64, t0.elapsed().as_secs_f64());
     let rss_after = rss_bytes();
     progress.done();
 
@@ -396,13 +403,7 @@ pub(super) fn run(args: &[String]) -> Result<(), CliError> {
             });
         }
         let secs = t0.elapsed().as_secs_f64();
-        let (scpu, lcpu) = clocks.since(before);
-        heartbeat = Phase {
-            count: fleet.stats.heartbeats - answered0,
-            secs,
-            server_cpu_ns: scpu,
-            load_cpu_ns: lcpu,
-        };
+        heartbeat = clocks.phase(before, fleet.stats.heartbeats - answered0, secs);
         // Let the last window come back before the next phase.
         let settle = Instant::now() + Duration::from_secs(5);
         while fleet.stats.heartbeats - answered0 < sent && Instant::now() < settle {
@@ -468,18 +469,12 @@ pub(super) fn run(args: &[String]) -> Result<(), CliError> {
     let secs = fleet
         .last_delivery_secs(t0)
         .unwrap_or_else(|| t0.elapsed().as_secs_f64());
-    let (scpu, lcpu) = clocks.since(before);
     progress.done();
     let retransmissions =
         server_metric(&admin, "sippush_retransmissions_total")?.saturating_sub(retrans_before);
     let (acked, failed, expired, complete) = totals;
     let push = PushResult {
-        phase: Phase {
-            count: acked,
-            secs,
-            server_cpu_ns: scpu,
-            load_cpu_ns: lcpu,
-        },
+        phase: clocks.phase(before, acked, secs),
         messages,
         deliveries: expected,
         acked,
@@ -593,8 +588,8 @@ fn print_table(
         }
     );
     println!(
-        "{:<10} {:>10} {:>8} {:>11} {:>15} {:>13}",
-        "phase", "count", "secs", "per_sec", "server_cpu/op", "load_cpu/op"
+        "{:<10} {:>10} {:>8} {:>11} {:>15} {:>13} {:>12}",
+        "phase", "count", "secs", "per_sec", "server_cpu/op", "load_cpu/op", "kernel_drops"
     );
     for (name, p) in [("register", reg), ("heartbeat", hb), ("push", &push.phase)] {
         if p.count == 0 && name == "heartbeat" {
@@ -602,12 +597,13 @@ fn print_table(
             continue;
         }
         println!(
-            "{name:<10} {:>10} {:>8.2} {:>11.0} {:>15} {:>13}",
+            "{name:<10} {:>10} {:>8.2} {:>11.0} {:>15} {:>13} {:>12}",
             p.count,
             p.secs,
             p.per_sec(),
             fmt_opt(p.server_ns_per_op(), " ns"),
-            fmt_opt(p.load_ns_per_op(), " ns")
+            fmt_opt(p.load_ns_per_op(), " ns"),
+            p.kernel_drops.map_or("-".into(), |d| d.to_string())
         );
     }
     println!(
@@ -666,6 +662,8 @@ fn to_json(
         opt(&mut w, p.server_ns_per_op());
         w.key("load_cpu_ns_per_op");
         opt(&mut w, p.load_ns_per_op());
+        w.key("kernel_drops");
+        opt(&mut w, p.kernel_drops.map(|d| d as f64));
         w.end_object();
     }
     let p = &push.phase;
@@ -688,6 +686,8 @@ fn to_json(
     opt(&mut w, p.server_ns_per_op());
     w.key("load_cpu_ns_per_delivery");
     opt(&mut w, p.load_ns_per_op());
+    w.key("kernel_drops");
+    opt(&mut w, p.kernel_drops.map(|d| d as f64));
     w.key("retransmissions").u64(push.retransmissions);
     w.key("expected_retransmissions")
         .f64(push.expected_retransmissions.round());

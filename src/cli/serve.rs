@@ -77,7 +77,7 @@ pub(crate) fn server_options(opts: &mut getopts::Options) {
     opts.optopt(
         "",
         "max-inflight",
-        "most MESSAGE transactions outstanding (default 4096)",
+        "most MESSAGE transactions outstanding (default 2048)",
         "N",
     );
     opts.optopt(

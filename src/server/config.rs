@@ -86,7 +86,7 @@ impl Default for Config {
             grace_s: 30,
             max_clients: 2_000_000,
             route: Route::Auto,
-            max_inflight: 4096,
+            max_inflight: 2048,
             max_queue: 64,
             default_ttl_s: 300,
             max_ttl_s: 86_400,
