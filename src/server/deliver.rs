@@ -508,7 +508,10 @@ impl Server {
         }
     }
 
-    /// The latest TTL deadline among the deliveries of `qk`.
+    /// When a parked queue should be looked at again: just after the latest TTL deadline
+    /// among its deliveries (and after now). Strictly after, so that the TTL timers due at that
+    /// deadline have fired by then; a timer re-armed at the current instant would be drained
+    /// again at once, before them, for ever.
     fn latest_deadline(&self, qk: QueueKey) -> u64 {
         let mut last = self.now;
         let mut cur = self.queues.get(qk).map_or(NIL, |q| q.head);
@@ -518,7 +521,7 @@ impl Server {
             }
             cur = n.next;
         }
-        last
+        last + 1
     }
 
     /// Deliveries waiting for one client (queued or in flight).

@@ -1097,3 +1097,40 @@ fn push_to_union_of_classes_and_ids_counts_each_client_once() {
     assert_eq!(num(&v, "targets"), 3);
     assert_eq!(drain(&mut s).len(), 3);
 }
+
+/// Runs `f` on a thread and fails (instead of hanging the suite) when it does not return
+/// within a few seconds.
+fn within_seconds(f: impl FnOnce() + Send + 'static) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        f();
+        let _ = tx.send(());
+    });
+    assert!(
+        rx.recv_timeout(std::time::Duration::from_secs(5)).is_ok(),
+        "did not return: an endless loop"
+    );
+}
+
+#[test]
+fn parked_queue_timer_at_the_ttl_deadline_does_not_spin() {
+    // The parked queue's timer and the message's TTL come due at the same millisecond; when
+    // the parked timer is drained first it must not re-arm itself at that same instant forever.
+    within_seconds(|| {
+        let mut s = Server::new(cfg(), 0);
+        register(&mut s, 0, "a", "10.0.0.1:5060", None);
+        let id = push(&mut s, 0, "client=a&ttl=1", "x");
+        drain(&mut s);
+        let mut r = Reg::new("a", "10.0.0.1:5060");
+        r.expires = Some(0);
+        r.cseq = 2;
+        s.handle_datagram(100, addr("10.0.0.1:5060"), &r.bytes());
+        drain(&mut s);
+        s.handle_timeout(1_000);
+        let st = status(&mut s, 1_000, &id);
+        assert_eq!((num(&st, "expired"), num(&st, "pending")), (1, 0));
+        s.handle_timeout(1_001);
+        assert!(s.parked.is_empty() && s.queues.is_empty() && s.nodes.is_empty());
+        s.check_invariants();
+    });
+}
