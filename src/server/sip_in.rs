@@ -9,8 +9,8 @@
 //! - ACK is never answered (RFC 3261 §17.2.1). Other methods get 405 with Allow; a Require we do
 //!   not support gets 420 (§8.2.2.3).
 //! - Malformed input: a request whose headers frame is answered 400 with the failed rule as the
-//!   reason phrase (505 for another SIP version), when it carries what a response needs;
-//!   everything else is dropped and counted.
+//!   reason phrase (505 for another SIP version), when it carries what a response needs and is
+//!   not an ACK; everything else is dropped and counted.
 //! - Responses always go to the request's source address (symmetric response routing, as
 //!   RFC 3581 prescribes for `rport`; we apply it to every request, as Kamailio's
 //!   `force_rport` does).
@@ -71,6 +71,11 @@ impl Server {
             Err(e) => {
                 log::debug!("{src}: malformed: {e}");
                 self.metrics.parse_error(e.kind);
+                if raw.method() == Some(b"ACK") {
+                    // Not even a malformed ACK is answered (RFC 3261 §17.2.1).
+                    self.metrics.drop(Drop::Ack);
+                    return;
+                }
                 match e.disposition(true) {
                     Disposition::Respond(code) => {
                         self.answer_malformed(src, &raw, code, e.kind.reason())

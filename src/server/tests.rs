@@ -1134,3 +1134,17 @@ fn parked_queue_timer_at_the_ttl_deadline_does_not_spin() {
         s.check_invariants();
     });
 }
+
+#[test]
+fn a_malformed_ack_is_never_answered() {
+    // RFC 3261 §17.1.1.3 / §17.2.1: an ACK never gets a response, not even a 400.
+    let mut s = Server::new(cfg(), 0);
+    let src = addr("10.0.0.1:5060");
+    let ack = String::from_utf8(options("a", "10.0.0.1:5060", "z9hG4bKa"))
+        .unwrap()
+        .replace("OPTIONS", "ACK")
+        .replace("CSeq: 1 ACK", "CSeq: 1 INVITE");
+    s.handle_datagram(0, src, ack.as_bytes());
+    assert!(drain(&mut s).is_empty(), "a malformed ACK got an answer");
+    assert_eq!(s.metrics.drops[Drop::Ack as usize], 1);
+}
