@@ -6,8 +6,9 @@
 //! - OPTIONS from a registered client (From URI user) is a heartbeat: 200 OK, `last_seen` and
 //!   the source address are updated (following a NAT rebinding). OPTIONS from anyone else is a
 //!   capability query: 200 OK, no state.
-//! - ACK is never answered (RFC 3261 §17.2.1). Other methods get 405 with Allow; a Require we do
-//!   not support gets 420 (§8.2.2.3).
+//! - ACK is never answered (RFC 3261 §17.2.1). Other methods get 405 with Allow; a REGISTER or
+//!   OPTIONS with a Require (we support no extension) gets 420 (§8.2.2.3): the method is
+//!   inspected first (§8.2.1).
 //! - Malformed input: a request whose headers frame is answered 400 with the failed rule as the
 //!   reason phrase (505 for another SIP version), when it carries what a response needs and is
 //!   not an ACK; everything else is dropped and counted.
@@ -87,7 +88,8 @@ impl Server {
         };
         match msg.method().unwrap_or(b"") {
             b"ACK" => self.metrics.drop(Drop::Ack),
-            method => {
+            // RFC 3261 §8.2: the method is inspected (405) before the headers (420).
+            method @ (b"REGISTER" | b"OPTIONS") => {
                 if let Some(req) = msg.header(HeaderName::Require) {
                     reply(
                         &mut self.out,
@@ -101,24 +103,23 @@ impl Server {
                     );
                     return;
                 }
-                match method {
-                    b"REGISTER" => {
-                        let answer = self.register(src, &msg);
-                        self.reply_register(src, &msg, answer);
-                    }
-                    b"OPTIONS" => self.on_options(src, &msg),
-                    _ => reply(
-                        &mut self.out,
-                        &mut self.metrics,
-                        self.hash_seed,
-                        (src, &msg),
-                        (405, b"Method Not Allowed"),
-                        |w| {
-                            w.header("Allow", ALLOW);
-                        },
-                    ),
+                if method == b"REGISTER" {
+                    let answer = self.register(src, &msg);
+                    self.reply_register(src, &msg, answer);
+                } else {
+                    self.on_options(src, &msg);
                 }
             }
+            _ => reply(
+                &mut self.out,
+                &mut self.metrics,
+                self.hash_seed,
+                (src, &msg),
+                (405, b"Method Not Allowed"),
+                |w| {
+                    w.header("Allow", ALLOW);
+                },
+            ),
         }
     }
 

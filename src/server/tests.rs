@@ -1148,3 +1148,19 @@ fn a_malformed_ack_is_never_answered() {
     assert!(drain(&mut s).is_empty(), "a malformed ACK got an answer");
     assert_eq!(s.metrics.drops[Drop::Ack as usize], 1);
 }
+
+#[test]
+fn an_unsupported_method_is_405_even_with_require() {
+    // RFC 3261 §8.2: method inspection (405, §8.2.1) comes before header inspection (420,
+    // §8.2.2.3).
+    let mut s = Server::new(cfg(), 0);
+    let src = addr("10.0.0.1:5060");
+    let invite = String::from_utf8(options("a", "10.0.0.1:5060", "z9hG4bKi"))
+        .unwrap()
+        .replace("OPTIONS", "INVITE")
+        .replace("Content-Length", "Require: 100rel\r\nContent-Length");
+    s.handle_datagram(0, src, invite.as_bytes());
+    let out = drain(&mut s);
+    assert_eq!(out[0].status(), Some(405));
+    assert_eq!(out[0].header("Allow").as_deref(), Some("REGISTER, OPTIONS"));
+}
