@@ -46,7 +46,12 @@ impl Server {
         if let Some(token) = &self.cfg.admin_token {
             let ok = req
                 .authorization()
-                .and_then(|a| a.strip_prefix("Bearer "))
+                // RFC 6750 §2.1 / RFC 9110 §11.1: the scheme name is case-insensitive.
+                .and_then(|a| {
+                    a.get(..7)
+                        .filter(|p| p.eq_ignore_ascii_case("bearer "))
+                        .map(|_| &a[7..])
+                })
                 .is_some_and(|t| same_secret(t.trim().as_bytes(), token.as_bytes()));
             if !ok {
                 return error(401, "missing or wrong bearer token")

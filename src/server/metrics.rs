@@ -109,6 +109,8 @@ pub struct ShellCounters {
     pub datagrams_out: u64,
     /// Send errors other than WouldBlock.
     pub send_errors: u64,
+    /// Receive errors other than WouldBlock (ICMP port unreachable reports and the like).
+    pub recv_errors: u64,
     /// The kernel's UDP receive-buffer drops (/proc/net/snmp `RcvbufErrors`), system-wide.
     pub udp_rcvbuf_errors: u64,
     /// The kernel's UDP send-buffer drops (`SndbufErrors`), system-wide.
@@ -355,6 +357,12 @@ impl Metrics {
             "datagrams_sent_total",
             "UDP datagrams sent.",
             sh.datagrams_out,
+        );
+        counter(
+            &mut s,
+            "recv_errors_total",
+            "UDP receive errors (ICMP reports and the like).",
+            sh.recv_errors,
         );
         counter(
             &mut s,

@@ -120,7 +120,13 @@ impl Server {
                 Some(("Min-Expires", self.cfg.min_expires)),
             );
         }
-        let contact = addr.uri.raw();
+        // The Contact becomes the Request-URI of our MESSAGEs, where RFC 3261 §19.1.5 allows
+        // no URI headers: keep the URI without them.
+        let raw = addr.uri.raw();
+        let contact = match addr.uri.headers() {
+            Some(h) => &raw[..raw.len() - h.len() - 1],
+            None => raw,
+        };
         if contact.len() > MAX_CONTACT_LEN || !addr.uri.is_sip() {
             return Error(400, "Unsupported Contact URI", None);
         }

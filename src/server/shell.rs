@@ -137,7 +137,7 @@ impl ServerShell {
             let wait = deadline.map_or(200, |d| d.saturating_sub(now).min(200));
             // After a full batch the socket may hold more, and edge-triggered readiness will not
             // say so again: read on without sleeping.
-            let busy = self.more || (self.core.has_transmit() && self.pending.is_none());
+            let busy = self.pending.is_none() && (self.more || self.core.has_transmit());
             let timeout = if busy {
                 Duration::ZERO
             } else {
@@ -180,6 +180,12 @@ impl ServerShell {
     /// Read up to a batch of datagrams, answering each before reading the next.
     fn read_datagrams(&mut self, buf: &mut [u8]) -> io::Result<()> {
         for _ in 0..READ_BATCH {
+            // While a send would block, answers would only pile up: leave the rest in the
+            // kernel's buffer until the socket is writable again.
+            if self.pending.is_some() {
+                self.more = true;
+                return Ok(());
+            }
             match self.sock.recv_from(buf) {
                 Ok((n, src)) => {
                     self.core.metrics.shell.datagrams_in += 1;
@@ -189,9 +195,15 @@ impl ServerShell {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                // ICMP errors reported on an unconnected socket: not fatal.
-                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {}
-                Err(e) => return Err(e),
+                // ICMP errors reported on an unconnected socket, transient memory shortage and
+                // the like: counted, never fatal to the server.
+                Err(e) => {
+                    log::debug!("recv: {e}");
+                    self.core.metrics.shell.recv_errors += 1;
+                    if e.kind() != io::ErrorKind::ConnectionRefused {
+                        return Ok(());
+                    }
+                }
             }
         }
         self.more = true;

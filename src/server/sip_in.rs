@@ -110,6 +110,16 @@ impl Server {
                     self.on_options(src, &msg);
                 }
             }
+            // RFC 3261 §9.2: a CANCEL matching no server transaction (we have none: every
+            // request is answered at once) gets 481.
+            b"CANCEL" => reply(
+                &mut self.out,
+                &mut self.metrics,
+                self.hash_seed,
+                (src, &msg),
+                (481, b"Call/Transaction Does Not Exist"),
+                |_| {},
+            ),
             _ => reply(
                 &mut self.out,
                 &mut self.metrics,

@@ -1332,3 +1332,76 @@ fn simulate(seed: u64) {
     );
     assert_eq!(s.active_pushes, 0);
 }
+
+#[test]
+fn cancel_gets_481_and_contact_headers_are_not_kept() {
+    let mut s = Server::new(cfg(), 0);
+    let cancel = String::from_utf8(options("a", "10.0.0.1:5060", "z9hG4bKc"))
+        .unwrap()
+        .replace("OPTIONS", "CANCEL");
+    s.handle_datagram(0, addr("10.0.0.1:5060"), cancel.as_bytes());
+    assert_eq!(drain(&mut s)[0].status(), Some(481));
+    let mut r = Reg::new("h", "10.0.0.1:5060");
+    r.contact = "sip:h@10.0.0.1:5060;transport=udp?Subject=hi".into();
+    s.handle_datagram(0, addr("10.0.0.1:5060"), &r.bytes());
+    assert_eq!(drain(&mut s)[0].status(), Some(200));
+    push(&mut s, 0, "client=h", "x");
+    let m = drain(&mut s).remove(0);
+    assert!(
+        m.text()
+            .starts_with("MESSAGE sip:h@10.0.0.1:5060;transport=udp SIP/2.0\r\n"),
+        "{}",
+        m.text()
+    );
+}
+
+#[test]
+fn bearer_scheme_is_case_insensitive() {
+    let mut s = Server::new(
+        Config {
+            admin_token: Some("t0k".into()),
+            ..cfg()
+        },
+        0,
+    );
+    assert_eq!(
+        admin(
+            &mut s,
+            0,
+            "GET",
+            "/healthz",
+            "",
+            "Authorization: bearer t0k\r\n"
+        )
+        .0,
+        200
+    );
+    assert_eq!(
+        admin(
+            &mut s,
+            0,
+            "GET",
+            "/healthz",
+            "",
+            "Authorization: BEARER t0k\r\n"
+        )
+        .0,
+        200
+    );
+    assert_eq!(
+        admin(
+            &mut s,
+            0,
+            "GET",
+            "/healthz",
+            "",
+            "Authorization: Basic t0k\r\n"
+        )
+        .0,
+        401
+    );
+    assert_eq!(
+        admin(&mut s, 0, "GET", "/healthz", "", "Authorization: Bear\r\n").0,
+        401
+    );
+}
