@@ -185,7 +185,12 @@ fn next_param(s: &[u8], i: usize) -> Step<'_> {
             None => Err((ErrorKind::BadParam, v)),
         },
         _ => {
-            let end = token_end(s, v);
+            // gen-value = token / host / quoted-string, and Via's `received` is a bare
+            // IPv6address (RFC 3261 §20.42, §25.1): a token run may continue with ':'.
+            let mut end = token_end(s, v);
+            while end < s.len() && s[end] == b':' {
+                end = token_end(s, end + 1);
+            }
             if end == v {
                 return Err((ErrorKind::BadParam, v));
             }

@@ -658,3 +658,25 @@ fn view_sizes_stay_small() {
     assert!(size_of::<Header>() <= 16);
     assert!(size_of::<Uri<'_>>() <= 48);
 }
+
+#[test]
+fn response_to_an_ipv6_source_parses_again() {
+    // Found while fuzzing: `received=` carries a bare IPv6 address (RFC 3261 §20.42), which
+    // our own parser rejected, so IPv6 clients could never read their 200 OK.
+    let (_, buf) = VALID[0];
+    let mut hs = [Header::EMPTY; MAX_HEADERS];
+    let req = parse(buf, &mut hs).unwrap();
+    let mut out = Vec::new();
+    let mut w = Writer::new(&mut out);
+    let opts = ResponseOpts {
+        source: Some(addr("[2001:db8::7]:5062")),
+        to_tag: Some(b"t"),
+    };
+    response_to(&mut w, &req, 200, b"OK", &opts);
+    w.finish(None, b"");
+    let mut hs2 = [Header::EMPTY; MAX_HEADERS];
+    let resp =
+        parse(&out, &mut hs2).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out)));
+    assert_eq!(resp.via().received(), Some(&b"2001:db8::7"[..]));
+    assert_eq!(resp.via().rport(), Rport::Value(5062));
+}
