@@ -16,8 +16,8 @@ pub(super) const OVERFLOW: u16 = 0;
 /// One control message.
 pub(super) struct Push {
     pub seq: u64,
-    pub payload: Box<[u8]>,
-    pub content_type: Box<[u8]>,
+    /// CSeq to the end of the body: the part of its MESSAGEs every target shares.
+    pub tail: Box<[u8]>,
     pub created: u64,
     pub deadline: u64,
     pub completed: Option<u64>,
@@ -87,7 +87,8 @@ impl Server {
             .map(|c| c.contact().len() + c.id().len())
             .max()
             .unwrap_or(0);
-        let size = self.message_size(seq, payload, content_type) + longest;
+        let tail = super::deliver::message_tail(&self.boot_hex, seq, content_type, payload);
+        let size = self.message_head_size() + longest + tail.len();
         if size > self.cfg.max_message_bytes {
             return Err(SubmitError::TooLarge(size));
         }
@@ -96,8 +97,7 @@ impl Server {
         let deadline = now + ttl_s as u64 * 1000;
         let key = self.pushes.insert(Push {
             seq,
-            payload: payload.into(),
-            content_type: content_type.into(),
+            tail: tail.into(),
             created: now,
             deadline,
             completed: None,

@@ -23,7 +23,7 @@ mod queue;
 mod txn;
 mod wire;
 
-pub(super) use wire::{contact_is_ip, destination};
+pub(super) use wire::{contact_is_ip, destination, message_tail};
 
 use std::net::SocketAddr;
 

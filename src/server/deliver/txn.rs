@@ -195,22 +195,16 @@ impl Server {
                 local: &self.local_hostport,
                 boot: &self.boot_hex,
                 txn: (key.index(), key.generation()),
-                seq: p.seq,
-                content_type: &p.content_type,
-                payload: &p.payload,
+                tail: &p.tail,
             },
         );
         Some(dest)
     }
 
-    /// Size of the MESSAGE for a message without its per-client parts (contact and id), with
-    /// the widest transaction numbers: the submit-time bound of RFC 3261 §18.1.1.
-    pub(in crate::server) fn message_size(
-        &mut self,
-        seq: u64,
-        payload: &[u8],
-        content_type: &[u8],
-    ) -> usize {
+    /// Size of a MESSAGE without its per-client parts (contact and id) and its tail, with the
+    /// widest transaction numbers: with the longest target and the tail, the submit-time bound
+    /// of RFC 3261 §18.1.1.
+    pub(in crate::server) fn message_head_size(&mut self) -> usize {
         let mut scratch = std::mem::take(&mut self.scratch);
         let mut w = Writer::new(&mut scratch);
         let n = write_message(
@@ -222,9 +216,7 @@ impl Server {
                 local: &self.local_hostport,
                 boot: &self.boot_hex,
                 txn: (u32::MAX, u32::MAX),
-                seq,
-                content_type,
-                payload,
+                tail: b"",
             },
         );
         self.scratch = scratch;

@@ -41,9 +41,9 @@ pub(super) struct MessageParts<'a> {
     pub(super) local: &'a [u8],
     pub(super) boot: &'a [u8; 8],
     pub(super) txn: (u32, u32),
-    pub(super) seq: u64,
-    pub(super) content_type: &'a [u8],
-    pub(super) payload: &'a [u8],
+    /// What every MESSAGE of one control message shares, from CSeq to the end of the body
+    /// ([`message_tail`]), written once at submission.
+    pub(super) tail: &'a [u8],
 }
 
 /// A MESSAGE request (RFC 3428) to one client; returns its length. Branch, From tag and
@@ -83,11 +83,23 @@ pub(super) fn write_message(w: &mut Writer<'_>, m: &MessageParts<'_>) -> usize {
     w.begin("Call-ID").push(b"sp-");
     name(w);
     w.end();
+    w.push(m.tail);
+    w.len()
+}
+
+/// The part of a control message's MESSAGEs that is the same for every target and transaction:
+/// CSeq, Push-Id (stable across every transaction of the message), Content-Type,
+/// Content-Length, the empty line and the body.
+pub(in crate::server) fn message_tail(
+    boot: &[u8; 8],
+    seq: u64,
+    content_type: &[u8],
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len() + content_type.len() + 96);
+    let mut w = Writer::new(&mut out);
     w.header("CSeq", b"1 MESSAGE");
-    w.begin("Push-Id")
-        .push(m.boot)
-        .push(b"-")
-        .push_u64(m.seq)
-        .end();
-    w.finish(Some(m.content_type), m.payload)
+    w.begin("Push-Id").push(boot).push(b"-").push_u64(seq).end();
+    w.finish(Some(content_type), payload);
+    out
 }
