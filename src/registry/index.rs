@@ -1,8 +1,9 @@
 //! The index from client id to slab slot: open addressing with linear probing over a vector of
-//! buckets (a slot number and 32 bits of the id's hash: 8 bytes a bucket, at most 3/4 full),
+//! buckets (a slot number and a 32-bit hash of the id: 8 bytes a bucket, at most 3/4 full),
 //! deletion by backward shift (no tombstones). The ids themselves live in the client records;
-//! the index asks for them through a closure, and only for buckets whose stored hash bits
-//! match, so a probe sequence touches the index's own memory, not a record per probe.
+//! the index asks for them through a closure, and only for buckets whose stored hash matches,
+//! so a probe sequence touches the index's own memory, not a record per probe. The home bucket
+//! is the stored hash's low bits, so growing the table and removing never read a record.
 //!
 //! Invariant: every live client's slot appears exactly once, reachable from its home bucket
 //! without crossing an empty bucket.
@@ -49,10 +50,16 @@ impl IdIndex {
         self.buckets.capacity() * std::mem::size_of::<Bucket>()
     }
 
-    /// Home bucket and tag of an id: the low bits pick the bucket, the high 32 bits are kept.
+    /// Home bucket and stored hash of an id (the home is the hash's low bits: tables up to 2^32
+    /// buckets).
     fn hash(&self, id: &[u8]) -> (usize, u32) {
         let h = hash_bytes(self.seed, id);
-        ((h as usize) & (self.buckets.len() - 1), (h >> 32) as u32)
+        let tag = (h ^ (h >> 32)) as u32;
+        (self.home(tag), tag)
+    }
+
+    fn home(&self, tag: u32) -> usize {
+        tag as usize & (self.buckets.len() - 1)
     }
 
     /// The slot of `id`, if present. `id_of` gives the id stored in a slot.
@@ -72,9 +79,9 @@ impl IdIndex {
     }
 
     /// Add `slot` under `id` (which must not be present).
-    pub fn insert<'c>(&mut self, id: &[u8], slot: u32, id_of: impl Fn(u32) -> &'c [u8]) {
+    pub fn insert(&mut self, id: &[u8], slot: u32) {
         if (self.len + 1) * 4 > self.buckets.len() * 3 {
-            self.grow(&id_of);
+            self.grow();
         }
         let mask = self.buckets.len() - 1;
         let (mut b, tag) = self.hash(id);
@@ -109,8 +116,7 @@ impl IdIndex {
             if bucket.slot == EMPTY {
                 break;
             }
-            // The home bucket needs the full hash: recompute it from the id (removal is rare).
-            let home = self.hash(id_of(bucket.slot)).0;
+            let home = self.home(bucket.tag);
             let stays = if hole <= j {
                 hole < home && home <= j
             } else {
@@ -125,19 +131,16 @@ impl IdIndex {
         self.len -= 1;
     }
 
-    fn grow<'c>(&mut self, id_of: &impl Fn(u32) -> &'c [u8]) {
+    fn grow(&mut self) {
         let doubled = vec![FREE; self.buckets.len() * 2];
         let old = std::mem::replace(&mut self.buckets, doubled);
         let mask = self.buckets.len() - 1;
         for bucket in old.into_iter().filter(|b| b.slot != EMPTY) {
-            let (mut b, tag) = self.hash(id_of(bucket.slot));
+            let mut b = self.home(bucket.tag);
             while self.buckets[b].slot != EMPTY {
                 b = (b + 1) & mask;
             }
-            self.buckets[b] = Bucket {
-                slot: bucket.slot,
-                tag,
-            };
+            self.buckets[b] = bucket;
         }
     }
 }
@@ -164,7 +167,7 @@ mod tests {
                 idx.remove(&ids[s as usize], id_of);
                 model.remove(&s);
             } else {
-                idx.insert(&ids[s as usize], s, id_of);
+                idx.insert(&ids[s as usize], s);
                 model.insert(s, ());
             }
             assert_eq!(idx.len(), model.len());

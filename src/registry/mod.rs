@@ -94,11 +94,9 @@ impl Registry {
         let key = self
             .clients
             .insert(Client::new(id, contact, &ids[..n], source));
-        let clients = &self.clients;
-        let stored_id = clients.get(key).map_or(&[][..], Client::id);
-        self.index.insert(stored_id, key.index(), |s| {
-            clients.get_at(s).map_or(&[], Client::id)
-        });
+        // Hash exactly the id the record stores (it is cut to MAX_ID_LEN).
+        self.index
+            .insert(&id[..id.len().min(MAX_ID_LEN)], key.index());
         self.add_memberships(key);
         Ok(key)
     }
